@@ -1,0 +1,1 @@
+"""layerwatch custom resources (pydantic models), the CRD generator and the policy decision."""

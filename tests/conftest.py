@@ -1,0 +1,39 @@
+"""Shared test configuration.
+
+End-to-end tests marked `e2e` need a real Kubernetes control plane (KUBEBUILDER_ASSETS).
+Without it they are deselected with a notice — except under CI=true, where that is an error.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+TESTDATA = Path(__file__).parent / "testdata"
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if os.environ.get("KUBEBUILDER_ASSETS"):
+        return
+    e2e = [item for item in items if item.get_closest_marker("e2e")]
+    if not e2e:
+        return
+    if os.environ.get("CI", "").lower() == "true":
+        raise pytest.UsageError(
+            "CI=true but KUBEBUILDER_ASSETS is unset: the end-to-end tests need kube-apiserver and etcd"
+        )
+    items[:] = [item for item in items if not item.get_closest_marker("e2e")]
+    config.hook.pytest_deselected(items=e2e)
+    reporter = config.pluginmanager.get_plugin("terminalreporter")
+    if reporter is not None:
+        reporter.write_line(
+            f"NOTICE: {len(e2e)} end-to-end tests deselected: set KUBEBUILDER_ASSETS to a directory "
+            "with kube-apiserver and etcd to run them (see README)."
+        )
+
+
+@pytest.fixture
+def testdata() -> Path:
+    return TESTDATA
