@@ -1,0 +1,22 @@
+"""Catalogers, one module per package format. Each module exposes `CATALOGER` (see
+interfaces.Cataloger); add a module and list it here to support a new format."""
+
+from __future__ import annotations
+
+import importlib
+
+from ..interfaces import Cataloger
+
+CATALOGER_MODULES: list[str] = [
+    # OS package databases
+    # language ecosystems
+]
+
+
+def all_catalogers() -> list[Cataloger]:
+    return [importlib.import_module(f"{__name__}.{m}").CATALOGER for m in CATALOGER_MODULES]
+
+
+def catalogers_version() -> str:
+    """Part of the layer-cache key: changes whenever any cataloger's output may change."""
+    return ",".join(f"{c.name}={c.version}" for c in all_catalogers())
