@@ -9,7 +9,11 @@ from ..interfaces import Cataloger
 
 CATALOGER_MODULES: list[str] = [
     # OS package databases
+    "dpkg",
+    "apk",
     # language ecosystems
+    "python",
+    "npm",
 ]
 
 
@@ -17,6 +21,7 @@ def all_catalogers() -> list[Cataloger]:
     return [importlib.import_module(f"{__name__}.{m}").CATALOGER for m in CATALOGER_MODULES]
 
 
-def catalogers_version() -> str:
+def catalogers_version(catalogers: list[Cataloger] | None = None) -> str:
     """Part of the layer-cache key: changes whenever any cataloger's output may change."""
-    return ",".join(f"{c.name}={c.version}" for c in all_catalogers())
+    chosen = all_catalogers() if catalogers is None else catalogers
+    return ",".join(f"{c.name}={c.version}" for c in sorted(chosen, key=lambda c: c.name))

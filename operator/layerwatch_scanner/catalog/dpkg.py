@@ -1,0 +1,84 @@
+"""dpkg: `/var/lib/dpkg/status` and distroless `/var/lib/dpkg/status.d/<name>` files.
+
+Parsed with python-debian's deb822 (the Debian project's own RFC-822 control-file parser).
+"""
+
+from __future__ import annotations
+
+import re
+
+from debian.deb822 import Deb822
+
+from ..errors import CatalogError
+from ..model import DEB, Package
+
+STATUS = "/var/lib/dpkg/status"
+STATUS_D = "/var/lib/dpkg/status.d/"
+MAX_STATUS_SIZE = 256 * 1024 * 1024
+_SOURCE = re.compile(r"^(?P<name>\S+)(?:\s+\((?P<version>[^)]+)\))?$")
+
+
+class DpkgCataloger:
+    name = "dpkg"
+    version = 1
+
+    def wants(self, path: str, mode: int, size: int) -> bool:
+        if path == STATUS:
+            return True
+        return path.startswith(STATUS_D) and "/" not in path[len(STATUS_D):] and not path.endswith(".md5sums")
+
+    def catalog(self, file) -> list[Package]:  # type: ignore[no-untyped-def]
+        data = file.read()
+        if b"\x00" in data[:4096]:
+            raise CatalogError(f"{file.path}: binary data, not a dpkg status file")
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError:
+            text = data.decode("latin-1")  # very old status files predate UTF-8 descriptions
+        packages = []
+        for para in Deb822.iter_paragraphs(text.splitlines(keepends=True), use_apt_pkg=False):
+            pkg = _package(para, file.path)
+            if pkg is not None:
+                packages.append(pkg)
+        if text.strip() and not packages and not _has_any_package_field(text):
+            raise CatalogError(f"{file.path}: no 'Package:' paragraphs: not a dpkg status file")
+        return packages
+
+
+def _has_any_package_field(text: str) -> bool:
+    return re.search(r"^Package:", text, re.MULTILINE) is not None
+
+
+def _installed(status: str | None) -> bool:
+    # "want flag state": the files are on disk when the state is "installed", whatever is wanted.
+    # status.d files of distroless images carry no Status: they are installed by construction.
+    if status is None:
+        return True
+    words = status.split()
+    return len(words) == 3 and words[2] == "installed"
+
+
+def _package(para: Deb822, path: str) -> Package | None:
+    name = (para.get("Package") or "").strip()
+    version = (para.get("Version") or "").strip()
+    if not name or not version or not _installed(para.get("Status")):
+        return None
+    source_name, source_version = "", ""
+    source = (para.get("Source") or "").strip()
+    if source:
+        m = _SOURCE.match(source)
+        if m:
+            source_name = m.group("name")
+            source_version = (m.group("version") or "").strip()
+    return Package(
+        type=DEB,
+        name=name,
+        version=version,
+        path=path,
+        source_name=source_name if source_name != name else "",
+        source_version=source_version if source_version != version else "",
+        arch=(para.get("Architecture") or "").strip(),
+    )
+
+
+CATALOGER = DpkgCataloger()

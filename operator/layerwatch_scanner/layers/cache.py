@@ -1,0 +1,124 @@
+"""The layer cache: per-layer results keyed by (layer digest, catalogers version), and the
+image inventories built from them (for `layerwatch rematch` and the operator).
+
+SQLite in WAL mode so several processes (CLI runs, the operator's workers) can share it.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import zstandard
+
+from ..errors import LayerwatchError
+from ..model import Inventory, LayerResult
+
+SCHEMA_VERSION = 1
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS layers (
+    digest TEXT NOT NULL,
+    catalogers TEXT NOT NULL,
+    result BLOB NOT NULL,
+    created REAL NOT NULL,
+    PRIMARY KEY (digest, catalogers)
+);
+CREATE TABLE IF NOT EXISTS inventories (
+    digest TEXT PRIMARY KEY,
+    image TEXT NOT NULL,
+    inventory BLOB NOT NULL,
+    updated REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS matches (
+    digest TEXT PRIMARY KEY,
+    findings BLOB NOT NULL,
+    updated REAL NOT NULL
+);
+"""
+
+
+def _pack(obj: object) -> bytes:
+    return zstandard.ZstdCompressor(level=3).compress(json.dumps(obj, separators=(",", ":")).encode())
+
+
+def _unpack(blob: bytes) -> object:
+    return json.loads(zstandard.ZstdDecompressor().decompress(blob))
+
+
+class LayerCache:
+    """Thread-safe; one connection per thread."""
+
+    def __init__(self, path: Path | str):
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._local = threading.local()
+        conn = self._conn()
+        try:
+            version = conn.execute("PRAGMA user_version").fetchone()[0]
+            if version not in (0, SCHEMA_VERSION):
+                raise LayerwatchError(f"layer cache {self.path}: schema {version}, expected {SCHEMA_VERSION}; "
+                                      "delete the file to rebuild it")
+            with conn:
+                conn.executescript(_SCHEMA)
+                conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+        except sqlite3.DatabaseError as exc:
+            raise LayerwatchError(f"layer cache {self.path} is corrupt ({exc}); delete it to rebuild") from exc
+
+    def _conn(self) -> sqlite3.Connection:
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = sqlite3.connect(self.path, timeout=30, check_same_thread=False)
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=NORMAL")
+            self._local.conn = conn
+        return conn
+
+    def get_layer(self, digest: str, catalogers: str) -> LayerResult | None:
+        row = self._conn().execute(
+            "SELECT result FROM layers WHERE digest = ? AND catalogers = ?", (digest, catalogers)
+        ).fetchone()
+        if row is None:
+            return None
+        try:
+            return LayerResult.from_dict(_unpack(row[0]))  # type: ignore[arg-type]
+        except (ValueError, TypeError, KeyError, zstandard.ZstdError):
+            return None  # an unreadable row is a cache miss: the layer is scanned again
+
+    def put_layer(self, result: LayerResult, catalogers: str) -> None:
+        with self._conn() as conn:
+            conn.execute("INSERT OR REPLACE INTO layers VALUES (?, ?, ?, ?)",
+                         (result.digest, catalogers, _pack(result.to_dict()), time.time()))
+
+    def store_inventory(self, inventory: Inventory) -> None:
+        with self._conn() as conn:
+            conn.execute("INSERT OR REPLACE INTO inventories VALUES (?, ?, ?, ?)",
+                         (inventory.digest, inventory.image, _pack(inventory.to_dict()), time.time()))
+
+    def load_inventory(self, digest: str) -> Inventory | None:
+        row = self._conn().execute("SELECT inventory FROM inventories WHERE digest = ?", (digest,)).fetchone()
+        return Inventory.from_dict(_unpack(row[0])) if row else None  # type: ignore[arg-type]
+
+    def iter_inventories(self) -> Iterator[Inventory]:
+        digests = [r[0] for r in self._conn().execute("SELECT digest FROM inventories ORDER BY image")]
+        for digest in digests:
+            inv = self.load_inventory(digest)
+            if inv is not None:
+                yield inv
+
+    def store_match(self, digest: str, findings: list[dict]) -> None:
+        with self._conn() as conn:
+            conn.execute("INSERT OR REPLACE INTO matches VALUES (?, ?, ?)", (digest, _pack(findings), time.time()))
+
+    def load_match(self, digest: str) -> list[dict] | None:
+        row = self._conn().execute("SELECT findings FROM matches WHERE digest = ?", (digest,)).fetchone()
+        return _unpack(row[0]) if row else None  # type: ignore[return-value]
+
+    def close(self) -> None:
+        conn = getattr(self._local, "conn", None)
+        if conn is not None:
+            conn.close()
+            self._local.conn = None

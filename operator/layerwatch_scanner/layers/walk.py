@@ -1,0 +1,311 @@
+"""Stream one layer once: decompress, walk the tar, hand wanted files to the catalogers.
+
+The layer is never held whole in memory or on disk: entries stream past, and only the files
+a cataloger asks for are kept (in memory when small, spooled to a temp file when large).
+"""
+
+from __future__ import annotations
+
+import posixpath
+import stat
+import tarfile
+import tempfile
+import zlib
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import IO
+
+import zstandard
+
+from ..catalog.osrelease import OS_RELEASE_PATHS
+from ..errors import CatalogError, LayerError
+from ..interfaces import Cataloger
+from ..model import LayerResult
+
+# A wanted file above this is refused (a 10 GB header claim must not be read into memory).
+MAX_WANTED_FILE = 512 * 1024 * 1024
+# Wanted files above this are spooled to a temporary file instead of held in memory.
+SPOOL_THRESHOLD = 8 * 1024 * 1024
+# os-release-like files are a few hundred bytes; anything big there is not one.
+MAX_OS_FILE = 64 * 1024
+_CHUNK = 1 << 20
+
+WHITEOUT_PREFIX = ".wh."
+OPAQUE_MARKER = ".wh..wh..opq"
+
+_GZIP_MAGIC = b"\x1f\x8b"
+_ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
+
+
+class _Prefixed:
+    """A reader that replays bytes already peeked from the stream before the rest of it."""
+
+    def __init__(self, head: bytes, raw: IO[bytes]):
+        self._head = head
+        self._raw = raw
+
+    def read(self, n: int = -1) -> bytes:
+        if self._head:
+            if n is None or n < 0:
+                data, self._head = self._head + self._raw.read(), b""
+                return data
+            data, self._head = self._head[:n], self._head[n:]
+            if len(data) < n:
+                data += self._raw.read(n - len(data))
+            return data
+        return self._raw.read(n)
+
+
+class _GzipStream:
+    """Streaming gzip (also multi-member) decompression with zlib: one pass, bounded memory.
+
+    Hand-written rather than gzip.GzipFile because GzipFile needs nothing more but costs a
+    Python-level header parse per read; zlib's wbits=31 does the framing in C.
+    """
+
+    def __init__(self, raw: IO[bytes]):
+        self._raw = raw
+        self._d = zlib.decompressobj(31)
+        self._buf = b""
+        self._eof = False
+
+    def read(self, n: int = -1) -> bytes:
+        while not self._eof and (n is None or n < 0 or len(self._buf) < n):
+            chunk = self._raw.read(_CHUNK)
+            if not chunk:
+                if not self._d.eof:
+                    raise LayerError("truncated gzip stream (unexpected end of compressed data)")
+                self._eof = True
+                break
+            try:
+                self._buf += self._d.decompress(chunk)
+                while self._d.eof and self._d.unused_data:  # concatenated gzip members
+                    rest = self._d.unused_data
+                    self._d = zlib.decompressobj(31)
+                    self._buf += self._d.decompress(rest)
+            except zlib.error as exc:
+                raise LayerError(f"corrupt gzip stream: {exc}") from exc
+        if n is None or n < 0:
+            data, self._buf = self._buf, b""
+        else:
+            data, self._buf = self._buf[:n], self._buf[n:]
+        return data
+
+
+def decompressed(raw: IO[bytes]) -> IO[bytes]:
+    """The tar stream inside a layer blob, whatever its compression (detected by magic)."""
+    head = raw.read(4)
+    stream = _Prefixed(head, raw)
+    if head.startswith(_GZIP_MAGIC):
+        return _GzipStream(stream)  # type: ignore[return-value]
+    if head.startswith(_ZSTD_MAGIC):
+        return zstandard.ZstdDecompressor().stream_reader(stream, read_across_frames=True)  # type: ignore[arg-type]
+    return stream  # type: ignore[return-value]
+
+
+def normalize_entry_path(name: str) -> str | None:
+    """Absolute in-image path for a tar entry name, or None when it escapes the root.
+
+    Layer tars name entries relatively ("usr/bin/x", "./etc/passwd"); an absolute name or one
+    that climbs with ".." is hostile (path traversal) and is refused.
+    """
+    if not name or name.startswith("/") or "\x00" in name:
+        return None
+    parts: list[str] = []
+    for part in name.split("/"):
+        if part in ("", "."):
+            continue
+        if part == "..":
+            return None
+        parts.append(part)
+    return "/" + "/".join(parts) if parts else "/"
+
+
+@dataclass(slots=True)
+class WantedFile:
+    """A file kept for the catalogers (satisfies interfaces.CatalogFile)."""
+
+    path: str
+    size: int
+    _data: bytes | None = None
+    _spool: IO[bytes] | None = None
+
+    def read(self) -> bytes:
+        if self._data is not None:
+            return self._data
+        assert self._spool is not None
+        self._spool.seek(0)
+        return self._spool.read()
+
+    def close(self) -> None:
+        if self._spool is not None:
+            self._spool.close()
+
+
+def _keep(src: IO[bytes], path: str, size: int) -> WantedFile:
+    if size <= SPOOL_THRESHOLD:
+        data = src.read(size)
+        return WantedFile(path, len(data), _data=data)
+    spool = tempfile.TemporaryFile()
+    remaining = size
+    while remaining > 0:
+        chunk = src.read(min(_CHUNK, remaining))
+        if not chunk:
+            break
+        spool.write(chunk)
+        remaining -= len(chunk)
+    return WantedFile(path, size - remaining, _spool=spool)
+
+
+@dataclass
+class Entry:
+    """One filesystem entry of a layer, independent of where it came from (tar or directory)."""
+
+    path: str
+    kind: str  # "file", "dir", "symlink", "hardlink", "other"
+    size: int = 0
+    mode: int = 0
+    linkname: str = ""
+    open: object = field(default=None, repr=False)  # () -> IO[bytes] for files
+
+
+def tar_entries(fileobj: IO[bytes], what: str, warnings: list[str]) -> Iterator[Entry]:
+    """Entries of a (decompressed) layer tar, in stream order, with hostile names refused."""
+    try:
+        tf = tarfile.open(fileobj=fileobj, mode="r|")  # noqa: SIM115 - closed below
+    except tarfile.ReadError as exc:
+        raise LayerError(f"{what}: not a tar archive ({exc})") from exc
+    except LayerError as exc:
+        raise LayerError(f"{what}: {exc}") from exc
+    try:
+        while True:
+            try:
+                member = tf.next()
+            except (tarfile.ReadError, EOFError, zstandard.ZstdError) as exc:
+                raise LayerError(f"{what}: truncated or corrupt tar stream ({exc})") from exc
+            except LayerError as exc:
+                raise LayerError(f"{what}: {exc}") from exc
+            if member is None:
+                return
+            path = normalize_entry_path(member.name)
+            if path is None:
+                warnings.append(f"{what}: refused tar entry {member.name!r}: path escapes the image root")
+                continue
+            if member.isreg():
+                yield Entry(path, "file", member.size, member.mode,
+                            open=lambda m=member: tf.extractfile(m))
+            elif member.isdir():
+                yield Entry(path, "dir", 0, member.mode)
+            elif member.issym():
+                yield Entry(path, "symlink", 0, member.mode, member.linkname)
+            elif member.islnk():
+                target = normalize_entry_path(member.linkname)
+                if target is None:
+                    warnings.append(f"{what}: refused hard link {member.name!r} -> {member.linkname!r}: "
+                                    "target escapes the image root")
+                    continue
+                yield Entry(path, "hardlink", 0, member.mode, target)
+            else:
+                yield Entry(path, "other", 0, member.mode)
+    finally:
+        tf.close()
+
+
+def catalog_entries(
+    entries: Iterable[Entry], digest: str, catalogers: list[Cataloger], what: str,
+    warnings: list[str] | None = None,
+) -> LayerResult:
+    """Apply whiteouts and catalogers to a layer's entries: the per-layer result to cache."""
+    result = LayerResult(digest=digest, warnings=warnings if warnings is not None else [])
+    kept: dict[str, WantedFile] = {}  # wanted files, by path, for hard links that point at them
+    try:
+        for entry in entries:
+            _visit(entry, result, catalogers, what, kept)
+    finally:
+        for f in kept.values():
+            f.close()
+    return result
+
+
+def _wanting(catalogers: list[Cataloger], path: str, mode: int, size: int) -> list[Cataloger]:
+    return [c for c in catalogers if c.wants(path, mode, size)]
+
+
+def _visit(entry: Entry, result: LayerResult, catalogers: list[Cataloger], what: str,
+           kept: dict[str, WantedFile]) -> None:
+    directory, base = posixpath.split(entry.path)
+    if base.startswith(WHITEOUT_PREFIX):
+        if base == OPAQUE_MARKER:
+            result.opaque_dirs.append(directory)
+        else:
+            result.whiteouts.append(posixpath.join(directory, base[len(WHITEOUT_PREFIX):]))
+        return
+    mode = stat.S_IFREG | (entry.mode & 0o7777)
+    if entry.kind == "symlink":
+        if entry.path in OS_RELEASE_PATHS or _wanting(catalogers, entry.path, mode, 0):
+            result.symlinks[entry.path] = entry.linkname
+        return
+    if entry.kind == "hardlink":
+        source = kept.get(entry.linkname)
+        users = _wanting(catalogers, entry.path, mode, source.size if source else 0)
+        if entry.path in OS_RELEASE_PATHS and source is not None:
+            result.os_files[entry.path] = source.read().decode("utf-8", "replace")
+        elif users:
+            if source is None:
+                result.warnings.append(f"{what}: {entry.path} is a hard link to {entry.linkname}, "
+                                       "which this layer did not keep; not cataloged")
+                return
+            _run(users, WantedFile(entry.path, source.size, source._data, source._spool), result, what)
+        return
+    if entry.kind != "file":
+        return
+    if entry.path in OS_RELEASE_PATHS:
+        if entry.size <= MAX_OS_FILE:
+            result.os_files[entry.path] = entry.open().read(MAX_OS_FILE).decode("utf-8", "replace")
+        else:
+            result.warnings.append(f"{what}: {entry.path} is {entry.size} bytes: too large for an os-release file")
+        return
+    users = _wanting(catalogers, entry.path, mode, entry.size)
+    if not users:
+        return
+    if entry.size > MAX_WANTED_FILE:
+        result.warnings.append(
+            f"{what}: refused {entry.path}: {entry.size} bytes exceeds the {MAX_WANTED_FILE} byte limit"
+        )
+        return
+    wanted = _keep(entry.open(), entry.path, entry.size)
+    kept[entry.path] = wanted
+    _run(users, wanted, result, what)
+
+
+def _run(users: list[Cataloger], file: WantedFile, result: LayerResult, what: str) -> None:
+    for cataloger in users:
+        try:
+            packages = cataloger.catalog(file)
+        except CatalogError as exc:
+            result.warnings.append(f"{what}: {cataloger.name} cataloger: {exc}")
+            continue
+        except Exception as exc:  # a cataloger bug must not fail the whole scan
+            result.warnings.append(f"{what}: {cataloger.name} cataloger failed on {file.path}: "
+                                   f"{type(exc).__name__}: {exc}")
+            continue
+        for pkg in packages:
+            pkg.path = pkg.path or file.path
+        existing = result.files.setdefault(file.path, [])
+        existing.extend(packages)
+
+
+def catalog_layer(blob: IO[bytes], digest: str, catalogers: list[Cataloger], what: str) -> LayerResult:
+    """Stream a layer blob (any compression) once and catalog it.
+
+    `blob` is usually a digests.VerifyingReader: it is drained to EOF after the tar's end
+    marker so a digest mismatch anywhere in the blob is caught.
+    """
+    warnings: list[str] = []
+    result = catalog_entries(tar_entries(decompressed(blob), what, warnings), digest, catalogers, what, warnings)
+    try:
+        while blob.read(_CHUNK):
+            pass
+    except LayerError as exc:
+        raise LayerError(f"{what}: {exc}") from exc
+    return result
