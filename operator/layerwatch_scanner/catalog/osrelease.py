@@ -107,6 +107,8 @@ def detect_os(files: dict[str, str]) -> OSInfo | None:
             if info:
                 if info.id == "alpine" and ALPINE_RELEASE in files:
                     info.version_id = files[ALPINE_RELEASE].strip() or info.version_id
+                if not info.version_codename and LSB_RELEASE in files:  # Ubuntu 14.04 has it only there
+                    info.version_codename = parse_os_release(files[LSB_RELEASE]).get("DISTRIB_CODENAME", "").lower()
                 return info
     if LSB_RELEASE in files:
         lsb = parse_os_release(files[LSB_RELEASE])

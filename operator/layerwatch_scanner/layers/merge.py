@@ -89,7 +89,7 @@ def merge_layers(layers: list[LayerResult]) -> tuple[list[Package], OSInfo | Non
 
 def _drop_shadowed_lockfiles(files: dict[str, list[Package]]) -> list[Package]:
     """Lock-file packages count only for projects with nothing installed under node_modules."""
-    installed_roots = {path.split("/node_modules/", 1)[0] for path in files if "/node_modules/" in path
+    installed_roots = {path.split("/node_modules/", 1)[0] or "/" for path in files if "/node_modules/" in path
                        and files[path]}
     result: list[Package] = []
     for path, packages in files.items():

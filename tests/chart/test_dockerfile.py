@@ -1,0 +1,81 @@
+"""The Dockerfile, checked without a Docker daemon: parsed by BuildKit's own parser (PyPI
+`dockerfile`), its rules enforced, and its build stage replayed into a virtual environment."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import dockerfile
+
+from tests.chart.helm_support import ROOT
+
+DOCKERFILE = ROOT / "Dockerfile"
+
+
+def _stages() -> list[list[dockerfile.Command]]:
+    stages: list[list[dockerfile.Command]] = []
+    for cmd in dockerfile.parse_file(str(DOCKERFILE)):
+        if cmd.cmd == "FROM":
+            stages.append([])
+        if stages:
+            stages[-1].append(cmd)
+    return stages
+
+
+def test_multi_stage_slim_base_and_non_root_final_stage() -> None:
+    build, final = _stages()
+    args = {c.value[0].split("=")[0]: c.value[0].split("=", 1)[1]
+            for c in dockerfile.parse_file(str(DOCKERFILE)) if c.cmd == "ARG" and "=" in c.value[0]}
+    base = args["PYTHON_IMAGE"]
+    assert base.startswith("python:3.1") and "slim" in base
+    assert build[0].value == ("${PYTHON_IMAGE}", "AS", "build") and final[0].value == ("${PYTHON_IMAGE}",)
+    users = [c.value[0] for c in final if c.cmd == "USER"]
+    assert users and users[-1].split(":")[0] not in ("0", "root")
+    assert [c.value for c in final if c.cmd == "ENTRYPOINT"] == [("layerwatch",)]
+
+
+def test_final_stage_has_no_build_tools_or_healthcheck() -> None:
+    _, final = _stages()
+    runs = " ".join(" ".join(c.value) for c in final if c.cmd == "RUN")
+    for tool in ("apt-get install", "gcc", "build-essential", "pip install"):
+        assert tool not in runs
+    assert not [c for c in final if c.cmd in ("HEALTHCHECK", "ADD")]
+    copies = [c for c in final if c.cmd == "COPY"]
+    assert copies and all(c.flags == ("--from=build",) for c in copies)
+    labels = " ".join(" ".join(c.value) for c in final if c.cmd == "LABEL")
+    for key in ("org.opencontainers.image.title", "org.opencontainers.image.source",
+                "org.opencontainers.image.version", "org.opencontainers.image.licenses"):
+        assert key in labels
+
+
+def test_dockerignore_keeps_the_context_small() -> None:
+    ignored = (ROOT / ".dockerignore").read_text().split()
+    assert {".git", ".venv", "tests", ".tools"} <= set(ignored)
+
+
+def test_build_stage_replays_into_a_venv(tmp_path: Path) -> None:
+    """COPY the files the build stage copies, then run its RUN steps with /opt/layerwatch
+    mapped into tmp_path: the same pip install the image build does, offline of Docker."""
+    build, _ = _stages()
+    context = tmp_path / "src"
+    context.mkdir()
+    prefix = tmp_path / "opt" / "layerwatch"
+    for cmd in build:
+        if cmd.cmd == "COPY":
+            *sources, _dest = cmd.value
+            for src in sources:
+                target = context / src
+                if (ROOT / src).is_dir():
+                    shutil.copytree(ROOT / src, target, ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
+                else:
+                    shutil.copy2(ROOT / src, target)
+        elif cmd.cmd == "RUN":
+            script = cmd.value[0].replace("/opt/layerwatch", str(prefix)).replace("python -m venv",
+                                                                                   f"{sys.executable} -m venv")
+            result = subprocess.run(["sh", "-ec", script], cwd=context, capture_output=True, text=True, timeout=600)
+            assert result.returncode == 0, f"RUN {cmd.value[0]!r} failed:\n{result.stdout}\n{result.stderr}"
+    out = subprocess.run([str(prefix / "bin" / "layerwatch"), "--help"], capture_output=True, text=True)
+    assert out.returncode == 0 and "layerwatch" in out.stdout
