@@ -23,8 +23,15 @@ app = typer.Typer(
     add_completion=False,
 )
 
+
+
+@app.callback()
+def _root() -> None:
+    """layerwatch: scan container images for vulnerable packages, in CI and in the cluster."""
+
+
 # Modules under layerwatch_scanner that add commands to `app` when imported.
-COMMAND_MODULES: list[str] = []
+COMMAND_MODULES: list[str] = ["cli_sbom"]
 
 
 def _load_commands() -> None:

@@ -48,7 +48,8 @@ def build_inventory(
     if progress:
         progress(f"{manifest.reference}: layers", done, total)
     if missing:
-        with ThreadPoolExecutor(max_workers=min(LAYER_WORKERS, len(missing))) as pool:
+        workers = LAYER_WORKERS if getattr(source, "parallel_layers", True) else 1
+        with ThreadPoolExecutor(max_workers=min(workers, len(missing))) as pool:
             futures = {i: pool.submit(_catalog_one, source, manifest, manifest.layers[i], catalogers)
                        for i in missing}
             for i in missing:

@@ -21,6 +21,9 @@ from .options import SourceOptions
 
 
 class DockerArchiveSource:
+    # Layers are members of one tar file object: reading two at once would interleave seeks.
+    parallel_layers = False
+
     def __init__(self, path: str, options: SourceOptions | None = None):
         self.options = options or SourceOptions()
         archive, self.tag = split_tag(path)
