@@ -1,0 +1,246 @@
+"""OCI distribution / Docker Registry v2 client on httpx.
+
+Authentication follows the registry's `WWW-Authenticate` challenge: Basic, or Bearer with the
+token dance (realm, service, scope) and a token cache keyed by scope. Redirects (to blob
+storage) are followed by hand so every target passes the SSRF guard, and credentials are
+never sent to a host other than the registry.
+"""
+
+from __future__ import annotations
+
+import base64
+import ipaddress
+import logging
+import re
+import ssl
+import threading
+import time
+from collections.abc import Iterator
+from typing import IO
+from urllib.parse import urljoin, urlsplit
+
+import httpx
+
+from .. import __version__
+from ..errors import AuthError, RegistryError
+from .credentials import Credentials, lookup
+from .guard import HostGuard
+from .reference import Reference
+
+log = logging.getLogger(__name__)
+MAX_REDIRECTS = 5
+_CHALLENGE_PARAM = re.compile(r'(\w+)="([^"]*)"|(\w+)=([^\s,]+)')
+
+
+def parse_challenge(header: str) -> tuple[str, dict[str, str]]:
+    scheme, _, rest = header.strip().partition(" ")
+    params = {}
+    for m in _CHALLENGE_PARAM.finditer(rest):
+        key = m.group(1) or m.group(3)
+        params[key.lower()] = m.group(2) if m.group(1) else m.group(4)
+    return scheme.lower(), params
+
+
+def is_local(host: str) -> bool:
+    """localhost and 127.0.0.0/8 (and ::1) speak plain HTTP without being told, as with Docker."""
+    name = urlsplit(f"//{host}").hostname or ""
+    if name == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        return False
+
+
+class _StreamReader:
+    """A file-like view of a streaming httpx response (closed with the response)."""
+
+    def __init__(self, response: httpx.Response, what: str):
+        self._response = response
+        self._chunks: Iterator[bytes] = response.iter_raw(1 << 20)
+        self._buf = b""
+        self._what = what
+
+    def read(self, n: int = -1) -> bytes:
+        try:
+            while n is None or n < 0 or len(self._buf) < n:
+                chunk = next(self._chunks, b"")
+                if not chunk:
+                    break
+                self._buf += chunk
+        except httpx.HTTPError as exc:
+            raise RegistryError(f"{self._what}: download failed: {exc}") from exc
+        if n is None or n < 0:
+            data, self._buf = self._buf, b""
+        else:
+            data, self._buf = self._buf[:n], self._buf[n:]
+        return data
+
+    def close(self) -> None:
+        self._response.close()
+
+
+class RegistryClient:
+    def __init__(self, registry: str, credentials: Credentials | None = None, ca_cert: str | None = None,
+                 insecure: list[str] | None = None, guard: HostGuard | None = None, timeout: float = 60.0,
+                 docker_config: str | None = None):
+        self.registry = registry
+        self.guard = guard or HostGuard()
+        host, _, port = registry.partition(":")
+        self.guard.check_registry(host, int(port) if port.isdigit() else None)
+        self.credentials = credentials or lookup(registry, docker_config)
+        self.insecure = is_local(registry) or registry in (insecure or [])
+        try:
+            verify = ssl.create_default_context(cafile=ca_cert) if ca_cert else True
+        except (OSError, ssl.SSLError) as exc:
+            raise RegistryError(f"--ca-cert {ca_cert}: cannot load CA certificates ({exc})") from exc
+        self._http = httpx.Client(verify=verify, timeout=timeout, follow_redirects=False,
+                                  headers={"User-Agent": f"layerwatch/{__version__}"})
+        self._scheme: str | None = None
+        self._tokens: dict[str, tuple[str, float]] = {}  # scope -> (token, expiry)
+        self._basic = False
+        self._lock = threading.Lock()
+        self.token_requests = 0  # for tests and metrics: how often the token endpoint was called
+
+    # -- transport -------------------------------------------------------------------------------
+
+    def _base(self) -> str:
+        if self._scheme is None:
+            self._scheme = self._probe_scheme()
+        return f"{self._scheme}://{self.registry}"
+
+    def _probe_scheme(self) -> str:
+        try:
+            self._http.get(f"https://{self.registry}/v2/")
+            return "https"
+        except httpx.ConnectError as exc:
+            if self.insecure:
+                log.debug("https to %s failed (%s); using plain http for an insecure registry", self.registry, exc)
+                return "http"
+            raise RegistryError(f"registry {self.registry} unreachable over https: {exc}. A registry without TLS "
+                                "must be named with --insecure-registry") from exc
+        except httpx.HTTPError as exc:
+            raise RegistryError(f"registry {self.registry} unreachable: {exc}") from exc
+
+    def _auth_header(self, scope: str) -> dict[str, str]:
+        with self._lock:
+            token = self._tokens.get(scope)
+            if token and token[1] > time.monotonic():
+                return {"Authorization": f"Bearer {token[0]}"}
+        if self._basic and self.credentials:
+            pair = f"{self.credentials.username}:{self.credentials.password}".encode()
+            return {"Authorization": "Basic " + base64.b64encode(pair).decode()}
+        return {}
+
+    def _authenticate(self, challenge: str, scope: str, what: str) -> None:
+        scheme, params = parse_challenge(challenge)
+        if scheme == "basic":
+            if not self.credentials:
+                raise AuthError(f"{what}: registry {self.registry} requires credentials (basic auth); "
+                                "use --username/--password-stdin or docker login")
+            if self._basic:
+                raise AuthError(f"{what}: registry {self.registry} refused the credentials of "
+                                f"{self.credentials.username!r}")
+            self._basic = True
+            return
+        if scheme != "bearer" or "realm" not in params:
+            raise AuthError(f"{what}: unsupported authentication challenge from {self.registry}: {scheme}")
+        realm = params["realm"]
+        realm_host = urlsplit(realm).hostname or ""
+        self.guard.check_redirect(realm_host)
+        query = {"service": params.get("service", "")}
+        if scope:
+            query["scope"] = params.get("scope", scope)
+        auth = (self.credentials.username, self.credentials.password) if self.credentials else None
+        try:
+            self.token_requests += 1
+            response = self._http.get(realm, params=query, auth=auth)
+        except httpx.HTTPError as exc:
+            raise AuthError(f"{what}: token service {realm} unreachable: {exc}") from exc
+        if response.status_code in (401, 403):
+            who = f"user {self.credentials.username!r}" if self.credentials else "anonymous access"
+            raise AuthError(f"{what}: token service {realm} refused {who} (HTTP {response.status_code})")
+        if response.status_code != 200:
+            raise AuthError(f"{what}: token service {realm} answered HTTP {response.status_code}")
+        try:
+            body = response.json()
+            token = body.get("token") or body.get("access_token")
+            expires = float(body.get("expires_in") or 60)
+        except (ValueError, AttributeError, TypeError) as exc:
+            raise AuthError(f"{what}: token service {realm} sent an unreadable answer") from exc
+        if not isinstance(token, str) or not token:
+            raise AuthError(f"{what}: token service {realm} sent no token")
+        with self._lock:
+            # renew a little early: a token that expires mid-download fails the blob request
+            self._tokens[scope] = (token, time.monotonic() + max(expires - 10, 1))
+
+    def request(self, method: str, path: str, repo: str, what: str, headers: dict | None = None,
+                stream: bool = False) -> httpx.Response:
+        """A request to the registry with auth, and redirects checked by the guard."""
+        scope = f"repository:{repo}:pull" if repo else ""
+        url = self._base() + path
+        for attempt in range(2):
+            response = self._send(method, url, {**(headers or {}), **self._auth_header(scope)}, stream, what)
+            if response.status_code != 401 or attempt == 1:
+                break
+            challenge = response.headers.get("WWW-Authenticate", "")
+            response.close()
+            self._authenticate(challenge, scope, what)
+        if response.status_code == 401:
+            response.close()
+            who = f"user {self.credentials.username!r}" if self.credentials else "anonymous access"
+            raise AuthError(f"{what}: registry {self.registry} refused {who} (HTTP 401)")
+        return response
+
+    def _send(self, method: str, url: str, headers: dict, stream: bool, what: str) -> httpx.Response:
+        origin = urlsplit(url).netloc
+        for _ in range(MAX_REDIRECTS + 1):
+            try:
+                request = self._http.build_request(method, url, headers=headers)
+                response = self._http.send(request, stream=stream)
+            except httpx.HTTPError as exc:
+                raise RegistryError(f"{what}: {method} {url} failed: {exc}") from exc
+            if response.status_code not in (301, 302, 303, 307, 308) or "location" not in response.headers:
+                return response
+            target = urljoin(url, response.headers["location"])
+            response.close()
+            parts = urlsplit(target)
+            if parts.scheme not in ("http", "https"):
+                raise RegistryError(f"{what}: redirect to a non-HTTP URL refused")
+            self.guard.check_redirect(parts.hostname or "")
+            if parts.netloc != origin:
+                headers = {k: v for k, v in headers.items() if k.lower() != "authorization"}
+            url = target
+        raise RegistryError(f"{what}: more than {MAX_REDIRECTS} redirects")
+
+    # -- API -------------------------------------------------------------------------------------
+
+    def get_manifest(self, ref: Reference, reference: str, accept: str) -> tuple[bytes, str]:
+        what = f"{ref}"
+        response = self.request("GET", f"/v2/{ref.repository}/manifests/{reference}", ref.repository, what,
+                                headers={"Accept": accept})
+        if response.status_code == 404:
+            raise RegistryError(f"{what}: manifest {reference} not found in {self.registry}/{ref.repository}")
+        if response.status_code != 200:
+            raise RegistryError(f"{what}: registry answered HTTP {response.status_code} for manifest {reference}")
+        return response.content, response.headers.get("content-type", "").split(";")[0].strip()
+
+    def head_manifest(self, ref: Reference, accept: str) -> str:
+        """The digest a tag points to (Docker-Content-Digest), without downloading the manifest."""
+        response = self.request("HEAD", f"/v2/{ref.repository}/manifests/{ref.ref}", ref.repository, str(ref),
+                                headers={"Accept": accept})
+        if response.status_code == 404:
+            raise RegistryError(f"{ref}: not found in {self.registry}")
+        if response.status_code != 200:
+            raise RegistryError(f"{ref}: registry answered HTTP {response.status_code}")
+        return response.headers.get("docker-content-digest", "")
+
+    def open_blob(self, ref: Reference, digest: str, what: str) -> IO[bytes]:
+        response = self.request("GET", f"/v2/{ref.repository}/blobs/{digest}", ref.repository, what, stream=True)
+        if response.status_code != 200:
+            response.close()
+            raise RegistryError(f"{what}: registry answered HTTP {response.status_code} for blob {digest}")
+        return _StreamReader(response, what)  # type: ignore[return-value]
+
+    def close(self) -> None:
+        self._http.close()

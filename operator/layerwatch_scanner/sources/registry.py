@@ -1,0 +1,72 @@
+"""`registry:REF` (or a plain reference) — an image in an OCI / Docker v2 registry."""
+
+from __future__ import annotations
+
+from typing import IO
+
+from ..digests import VerifyingReader, sha256_digest
+from ..errors import DigestMismatchError
+from ..model import ImageManifest, LayerRef
+from ..registry.client import RegistryClient
+from ..registry.credentials import Credentials
+from ..registry.guard import HostGuard
+from ..registry.reference import parse_reference
+from .manifests import ACCEPT, resolve_manifest
+from .oci_layout import MAX_BLOB_IN_MEMORY
+from .options import SourceOptions
+
+
+def client_for(registry: str, options: SourceOptions) -> RegistryClient:
+    credentials = Credentials(options.username, options.password or "") if options.username else None
+    return RegistryClient(registry, credentials=credentials, ca_cert=options.ca_cert,
+                          insecure=options.insecure_registries,
+                          guard=HostGuard(options.allow_hosts, options.deny_hosts), timeout=options.timeout,
+                          docker_config=options.docker_config)
+
+
+class RegistrySource:
+    def __init__(self, reference: str, options: SourceOptions | None = None):
+        self.options = options or SourceOptions()
+        self.ref = parse_reference(reference)
+        self.description = f"registry:{self.ref}"
+        self.client = client_for(self.ref.registry, self.options)
+
+    def _fetch(self, reference: str) -> tuple[bytes, str]:
+        data, media = self.client.get_manifest(self.ref, reference, ACCEPT)
+        if reference.startswith("sha256:") and sha256_digest(data) != reference:
+            raise DigestMismatchError(f"{self.ref}: manifest content does not match its digest {reference}")
+        return data, media
+
+    def _blob(self, digest: str) -> bytes:
+        what = f"{self.ref} config {digest}"
+        with VerifyingReader(self.client.open_blob(self.ref, digest, what), digest, what) as reader:
+            data = reader.read(MAX_BLOB_IN_MEMORY + 1)
+            reader.drain()
+        return data
+
+    def manifest(self) -> ImageManifest:
+        return resolve_manifest(self._fetch, self._blob, self.ref.ref, str(self.ref), self.options.platform,
+                                str(self.ref))
+
+    def open_layer(self, layer: LayerRef) -> IO[bytes]:
+        what = f"{self.ref} layer {layer.digest}"
+        return VerifyingReader(self.client.open_blob(self.ref, layer.digest, what), layer.digest, what,  # type: ignore[return-value]
+                               layer.size or None)
+
+    def resolve_digest(self) -> str:
+        """The digest a tag points to now (what the operator records for a tag)."""
+        if self.ref.digest:
+            return self.ref.digest
+        digest = self.client.head_manifest(self.ref, ACCEPT)
+        return digest or sha256_digest(self._fetch(self.ref.ref)[0])
+
+    def close(self) -> None:
+        self.client.close()
+
+
+def resolve(reference: str, options: SourceOptions | None = None) -> str:
+    source = RegistrySource(reference, options)
+    try:
+        return source.resolve_digest()
+    finally:
+        source.close()
