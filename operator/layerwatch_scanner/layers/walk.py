@@ -21,6 +21,7 @@ from ..catalog.osrelease import OS_RELEASE_PATHS
 from ..errors import CatalogError, LayerError
 from ..interfaces import Cataloger
 from ..model import LayerResult
+from ..streams import ChunkReader
 
 # A wanted file above this is refused (a 10 GB header claim must not be read into memory).
 MAX_WANTED_FILE = 512 * 1024 * 1024
@@ -29,6 +30,8 @@ SPOOL_THRESHOLD = 8 * 1024 * 1024
 # os-release-like files are a few hundred bytes; anything big there is not one.
 MAX_OS_FILE = 64 * 1024
 _CHUNK = 1 << 20
+_IN_CHUNK = 256 * 1024
+_OUT_CHUNK = 1 << 20
 
 WHITEOUT_PREFIX = ".wh."
 OPAQUE_MARKER = ".wh..wh..opq"
@@ -56,40 +59,40 @@ class _Prefixed:
         return self._raw.read(n)
 
 
-class _GzipStream:
+class _GzipStream(ChunkReader):
     """Streaming gzip (also multi-member) decompression with zlib: one pass, bounded memory.
 
-    Hand-written rather than gzip.GzipFile because GzipFile needs nothing more but costs a
-    Python-level header parse per read; zlib's wbits=31 does the framing in C.
+    Hand-written rather than gzip.GzipFile: zlib's wbits=31 does the framing in C, and the
+    output of each step is capped so a highly compressible layer never balloons in memory.
     """
 
     def __init__(self, raw: IO[bytes]):
         self._raw = raw
         self._d = zlib.decompressobj(31)
-        self._buf = b""
-        self._eof = False
+        super().__init__(self._produce)
 
-    def read(self, n: int = -1) -> bytes:
-        while not self._eof and (n is None or n < 0 or len(self._buf) < n):
-            chunk = self._raw.read(_CHUNK)
-            if not chunk:
-                if not self._d.eof:
-                    raise LayerError("truncated gzip stream (unexpected end of compressed data)")
-                self._eof = True
-                break
+    def _produce(self) -> bytes:
+        while True:
             try:
-                self._buf += self._d.decompress(chunk)
-                while self._d.eof and self._d.unused_data:  # concatenated gzip members
+                if self._d.unconsumed_tail:
+                    out = self._d.decompress(self._d.unconsumed_tail, _OUT_CHUNK)
+                elif self._d.eof and self._d.unused_data:  # concatenated gzip members
                     rest = self._d.unused_data
                     self._d = zlib.decompressobj(31)
-                    self._buf += self._d.decompress(rest)
+                    out = self._d.decompress(rest, _OUT_CHUNK)
+                else:
+                    chunk = self._raw.read(_IN_CHUNK)
+                    if not chunk:
+                        if not self._d.eof:
+                            raise LayerError("truncated gzip stream (unexpected end of compressed data)")
+                        return b""
+                    if self._d.eof:  # trailing bytes after the last member: a new member or garbage
+                        self._d = zlib.decompressobj(31)
+                    out = self._d.decompress(chunk, _OUT_CHUNK)
             except zlib.error as exc:
                 raise LayerError(f"corrupt gzip stream: {exc}") from exc
-        if n is None or n < 0:
-            data, self._buf = self._buf, b""
-        else:
-            data, self._buf = self._buf[:n], self._buf[n:]
-        return data
+            if out:
+                return out
 
 
 def decompressed(raw: IO[bytes]) -> IO[bytes]:

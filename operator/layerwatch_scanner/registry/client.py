@@ -23,6 +23,7 @@ import httpx
 
 from .. import __version__
 from ..errors import AuthError, RegistryError
+from ..streams import ChunkReader
 from .credentials import Credentials, lookup
 from .guard import HostGuard
 from .reference import Reference
@@ -52,29 +53,20 @@ def is_local(host: str) -> bool:
         return False
 
 
-class _StreamReader:
+class _StreamReader(ChunkReader):
     """A file-like view of a streaming httpx response (closed with the response)."""
 
     def __init__(self, response: httpx.Response, what: str):
         self._response = response
         self._chunks: Iterator[bytes] = response.iter_raw(1 << 20)
-        self._buf = b""
         self._what = what
+        super().__init__(self._produce)
 
-    def read(self, n: int = -1) -> bytes:
+    def _produce(self) -> bytes:
         try:
-            while n is None or n < 0 or len(self._buf) < n:
-                chunk = next(self._chunks, b"")
-                if not chunk:
-                    break
-                self._buf += chunk
+            return next(self._chunks, b"")
         except httpx.HTTPError as exc:
             raise RegistryError(f"{self._what}: download failed: {exc}") from exc
-        if n is None or n < 0:
-            data, self._buf = self._buf, b""
-        else:
-            data, self._buf = self._buf[:n], self._buf[n:]
-        return data
 
     def close(self) -> None:
         self._response.close()
