@@ -1,0 +1,93 @@
+"""`layerwatch scan IMAGE` and `layerwatch rematch`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from layerwatch_api.severity import Severity
+
+from . import cli_options as opt
+from .cli import app
+from .errors import LayerwatchError
+from .layers.cache import LayerCache
+from .paths import layer_cache_path, vulndb_path
+from .progress import progress_bar
+from .report.findings import RENDERERS
+from .scanning import rematch, scan_image
+from .vex import apply_vex, load_vex
+from .vulndb.store import VulnDB
+
+DbPath = Annotated[Path | None, typer.Option("--db", help="vulnerability database (default ~/.cache/layerwatch)")]
+
+
+@app.command()
+def scan(
+    image: Annotated[str, typer.Argument(help="registry:REF (default), oci-dir:PATH, docker-archive:PATH or dir:PATH")],
+    output: Annotated[str, typer.Option("-o", "--output", help="table, json, sarif or cyclonedx-json")] = "table",
+    file: Annotated[Path | None, typer.Option("--file", help="write the report here instead of stdout")] = None,
+    fail_on: Annotated[str | None, typer.Option("--fail-on", help="exit 1 if a finding at or above this "
+                                                "severity remains (Critical, High, Medium, Low)")] = None,
+    ignore_unfixed: Annotated[bool, typer.Option("--ignore-unfixed", help="drop findings without a fix")] = False,
+    only_fixed: Annotated[bool, typer.Option("--only-fixed", help="same as --ignore-unfixed")] = False,
+    offline: Annotated[bool, typer.Option("--offline", help="never touch the network for the database")] = False,
+    vex: Annotated[Path | None, typer.Option("--vex", help="OpenVEX document: not_affected statements "
+                                             "suppress findings", exists=True, dir_okay=False)] = None,
+    db: DbPath = None,
+    platform: opt.Platform = "linux/amd64",
+    username: opt.Username = None,
+    password_stdin: opt.PasswordStdin = False,
+    ca_cert: opt.CaCert = None,
+    insecure_registry: opt.Insecure = None,
+    allow_host: opt.AllowHost = None,
+    deny_host: opt.DenyHost = None,
+    cache: opt.CacheDir = None,
+    no_cache: opt.NoCache = False,
+) -> None:
+    """Find the vulnerable packages in IMAGE, with fixed versions and what to rebuild."""
+    if output not in RENDERERS:
+        raise typer.BadParameter(f"unknown format {output!r}; choose from {', '.join(RENDERERS)}", param_hint="-o")
+    threshold = None
+    if fail_on:
+        threshold = Severity.parse(fail_on)
+        if threshold.value.lower() != fail_on.strip().lower():
+            raise typer.BadParameter(f"unknown severity {fail_on!r}", param_hint="--fail-on")
+    db_path = db or vulndb_path()
+    if not db_path.exists():
+        hint = "`layerwatch db import FILE`" if offline else "`layerwatch db update`"
+        raise LayerwatchError(f"no vulnerability database at {db_path}: run {hint} first")
+    options = opt.source_options(platform, username, password_stdin, ca_cert, insecure_registry, allow_host, deny_host)
+    with progress_bar() as progress:
+        result = scan_image(image, db_path, options, opt.open_cache(cache, no_cache), progress)
+    if ignore_unfixed or only_fixed:
+        result.findings = [f for f in result.findings if f.fixed_version]
+    if vex:
+        result.findings, result.suppressed = apply_vex(result.findings, load_vex(vex), result.inventory.image,
+                                                       result.inventory.digest)
+    text = RENDERERS[output](result)
+    if file:
+        file.write_text(text)
+    else:
+        typer.echo(text, nl=not text.endswith("\n"))
+    if threshold and any(f.rank >= threshold.rank for f in result.findings):
+        raise typer.Exit(1)
+
+
+@app.command("rematch")
+def rematch_command(db: DbPath = None, cache: opt.CacheDir = None) -> None:
+    """Re-match every cached image against the current database; print what changed."""
+    vulndb = VulnDB.open(db or vulndb_path())
+    try:
+        diffs = rematch(LayerCache(cache or layer_cache_path()), vulndb)
+    finally:
+        vulndb.close()
+    if not diffs:
+        typer.echo("no image gained or lost findings")
+    for diff in diffs:
+        typer.echo(f"{diff.image} ({diff.digest}): +{len(diff.added)} -{len(diff.removed)}")
+        for f in diff.added:
+            typer.echo(f"  + {f.id} {f.severity} in {f.package} {f.version}"
+                       + (f", fixed in {f.fixed_version}" if f.fixed_version else ""))
+        for f in diff.removed:
+            typer.echo(f"  - {f.id} in {f.package} {f.version}")

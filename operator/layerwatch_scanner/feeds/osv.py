@@ -1,0 +1,122 @@
+"""OSV records (https://ossf.github.io/osv-schema/): the language ecosystems' bulk exports from
+osv.dev, the GitHub Advisory Database, and Ubuntu's security notices (own module ubuntu.py).
+
+Ranges of type ECOSYSTEM and SEMVER are kept in the package's own version scheme; GIT ranges
+name commits, not releases, and cannot be matched against an installed version.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+from ..catalog.python import normalize_name
+from ..vulndb.records import STATUS_AFFECTED, STATUS_FIXED, Affected, Range, VulnInfo
+from .base import Feed, Record
+from .common import cvss_score, iter_documents, severity_word
+
+OSV_BASE = "https://osv-vulnerabilities.storage.googleapis.com"
+LANGUAGE_ECOSYSTEMS = {"PyPI": "pypi", "npm": "npm", "Go": "go", "Maven": "maven", "RubyGems": "rubygems",
+                       "crates.io": "crates"}
+_UBUNTU = re.compile(r"^Ubuntu:(?:(Pro):)?(?:FIPS[^:]*:)?(\d+\.\d+)(?::LTS)?$")
+
+
+def ecosystem_key(osv_ecosystem: str) -> str | None:
+    """Our ecosystem key for an OSV ecosystem name; None for ones we do not match."""
+    if osv_ecosystem in LANGUAGE_ECOSYSTEMS:
+        return osv_ecosystem
+    m = _UBUNTU.match(osv_ecosystem)
+    if m:
+        return f"{'ubuntu-pro' if m.group(1) else 'ubuntu'}:{m.group(2)}"
+    if osv_ecosystem.startswith("Debian:"):
+        return "debian:" + osv_ecosystem.split(":", 1)[1]
+    if osv_ecosystem.startswith("Alpine:v"):
+        return "alpine:" + osv_ecosystem.split(":v", 1)[1]
+    return None
+
+
+def package_key(ecosystem: str, name: str) -> str:
+    return normalize_name(name) if ecosystem == "PyPI" else name
+
+
+def _ranges(affected: dict) -> list[Range]:
+    out: list[Range] = []
+    for rng in affected.get("ranges") or []:
+        if not isinstance(rng, dict) or rng.get("type") not in ("ECOSYSTEM", "SEMVER"):
+            continue
+        current: Range | None = None
+        for event in rng.get("events") or []:
+            if not isinstance(event, dict):
+                continue
+            if "introduced" in event:
+                current = Range(introduced="" if str(event["introduced"]) == "0" else str(event["introduced"]))
+                out.append(current)
+            elif current is not None and "fixed" in event:
+                current.fixed = str(event["fixed"])
+                current = None
+            elif current is not None and "last_affected" in event:
+                current.last_affected = str(event["last_affected"])
+                current = None
+    return out
+
+
+def _severity(doc: dict) -> str:
+    specific = doc.get("database_specific")
+    if isinstance(specific, dict) and severity_word(specific.get("severity")):
+        return severity_word(specific.get("severity"))  # GHSA's own rating
+    for sev in doc.get("severity") or []:
+        if isinstance(sev, dict) and sev.get("type") == "Ubuntu":
+            return severity_word(sev.get("score"))  # Ubuntu's priority
+    return ""
+
+
+def records_from_osv(doc: object, source: str) -> Iterator[Record]:
+    """Affected records (one per package and ecosystem) and the CVSS of one OSV document."""
+    if not isinstance(doc, dict) or not isinstance(doc.get("id"), str) or doc.get("withdrawn"):
+        return
+    vuln_id = doc["id"]
+    aliases = [a for a in (doc.get("aliases") or []) if isinstance(a, str)]
+    related = [a for a in (doc.get("related") or []) if isinstance(a, str)]
+    if vuln_id.startswith("UBUNTU-CVE-"):  # Ubuntu names records after the CVE: match them as the CVE
+        aliases = [vuln_id, *aliases, *[r for r in related if r.startswith("USN-")]]
+        vuln_id = vuln_id.removeprefix("UBUNTU-")
+    severity = _severity(doc)
+    summary = str(doc.get("summary") or doc.get("details") or "")[:300]
+    for affected in doc.get("affected") or []:
+        if not isinstance(affected, dict) or not isinstance(affected.get("package"), dict):
+            continue
+        osv_eco, name = affected["package"].get("ecosystem"), affected["package"].get("name")
+        if not isinstance(osv_eco, str) or not isinstance(name, str):
+            continue
+        ecosystem = ecosystem_key(osv_eco)
+        if ecosystem is None:
+            continue
+        ranges = _ranges(affected)
+        versions = [str(v) for v in affected.get("versions") or [] if isinstance(v, str | int | float)]
+        if not ranges and not versions:
+            continue
+        status = STATUS_FIXED if any(r.fixed for r in ranges) else STATUS_AFFECTED
+        yield Affected(vuln_id=vuln_id, ecosystem=ecosystem, package=package_key(osv_eco, name), source=source,
+                       status=status, ranges=ranges, versions=versions, severity=severity, aliases=aliases,
+                       summary=summary)
+    for sev in doc.get("severity") or []:
+        if isinstance(sev, dict) and str(sev.get("type", "")).startswith("CVSS") and isinstance(sev.get("score"), str):
+            scored = cvss_score(sev["score"])
+            if scored:
+                yield VulnInfo(vuln_id=vuln_id, cvss_score=scored[0], cvss_vector=sev["score"],
+                               cvss_severity=scored[1], aliases=aliases, description=summary)
+                break
+
+
+def _parser(source: str):  # noqa: ANN202 - returns the parse callable for one feed
+    def parse(url: str, path: Path) -> Iterator[Record]:
+        for _name, doc in iter_documents(path, source):
+            yield from records_from_osv(doc, source)
+    return parse
+
+
+FEEDS = [Feed(f"osv-{short}", f"{OSV_BASE}/{eco}/all.zip", _parser(f"osv-{short}"))
+         for eco, short in LANGUAGE_ECOSYSTEMS.items()]
+FEEDS.append(Feed("ghsa", "https://github.com/github/advisory-database/archive/refs/heads/main.zip",
+                  _parser("ghsa")))

@@ -1,0 +1,116 @@
+"""Vulnerability reports: table, json, sarif (2.1.0), cyclonedx-json (with vulnerabilities)."""
+
+from __future__ import annotations
+
+import io
+import json
+
+from rich.console import Console
+from rich.table import Table
+
+from .. import __version__
+from ..interfaces import describe_os
+from ..scanning import ScanResult
+
+_SARIF_LEVEL = {"Critical": "error", "High": "error", "Medium": "warning", "Low": "note", "Negligible": "note",
+                "Unknown": "note"}
+
+
+def render_table(result: ScanResult) -> str:
+    inv = result.inventory
+    counts: dict[str, int] = {}
+    for f in result.findings:
+        counts[f.severity] = counts.get(f.severity, 0) + 1
+    summary = ", ".join(f"{n} {sev}" for sev, n in counts.items()) or "no vulnerabilities"
+    out = io.StringIO()
+    console = Console(file=out, width=160, force_terminal=False, color_system=None)
+    console.print(f"{inv.image} ({describe_os(inv.os)}) — {len(inv.packages)} packages, {summary}")
+    if result.findings:
+        table = Table(show_lines=False)
+        for col in ("PACKAGE", "INSTALLED", "FIXED IN", "VULNERABILITY", "SEVERITY", "LAYER"):
+            table.add_column(col, overflow="fold")
+        # grouped by package, packages ordered by their worst finding (findings are sorted worst first)
+        order: dict[tuple[str, str], int] = {}
+        for i, f in enumerate(result.findings):
+            order.setdefault((f.package, f.version), i)
+        for f in sorted(result.findings, key=lambda f: (order[(f.package, f.version)], -f.rank, f.id)):
+            mark = " (KEV)" if f.kev else ""
+            table.add_row(f.package, f.version, f.fixed_version or "—", f.id + mark, f.severity,
+                          f.layer.split(":")[-1][:12])
+        console.print(table)
+    for advice in result.remediation:
+        fixable = [u for u in advice.upgrades if u.fixed_version]
+        if fixable:
+            console.print(f"layer {advice.layer.split(':')[-1][:12]}: {advice.advice}: "
+                          + ", ".join(f"{u.package} {u.version} -> {u.fixed_version}" for u in fixable))
+    if result.suppressed:
+        console.print(f"{len(result.suppressed)} findings suppressed by VEX (not_affected)")
+    for warning in inv.warnings:
+        console.print(f"warning: {warning}")
+    return out.getvalue()
+
+
+def render_json(result: ScanResult) -> str:
+    doc = {
+        "image": result.inventory.image, "digest": result.inventory.digest, "platform": result.inventory.platform,
+        "os": result.inventory.os.to_dict() if result.inventory.os else None,
+        "packages": len(result.inventory.packages),
+        "findings": [f.to_dict() for f in result.findings],
+        "suppressed": [f.to_dict() for f in result.suppressed],
+        "remediation": [{"layer": a.layer, "advice": a.advice, "upgrades": [u.__dict__ for u in a.upgrades]}
+                        for a in result.remediation],
+        "database": {"built_at": result.database.built_at,
+                     "sources": {n: s.last_success for n, s in result.database.sources.items()}},
+        "warnings": result.inventory.warnings,
+        "tool": {"name": "layerwatch", "version": __version__},
+    }
+    return json.dumps(doc, indent=2)
+
+
+def render_sarif(result: ScanResult) -> str:
+    rules, results, seen = [], [], set()
+    for f in result.findings:
+        if f.id not in seen:
+            seen.add(f.id)
+            rules.append({"id": f.id, "shortDescription": {"text": f"{f.id} ({f.severity})"},
+                          "properties": {"security-severity": str(f.cvss_score or _score(f.severity)),
+                                         "tags": ["security", "vulnerability"]}})
+        fix = f"fixed in {f.fixed_version}" if f.fixed_version else "no fix available"
+        results.append({
+            "ruleId": f.id, "level": _SARIF_LEVEL.get(f.severity, "note"),
+            "message": {"text": f"{f.id} {f.severity} in {f.package} {f.version} ({fix}), layer {f.layer}"},
+            "locations": [{"physicalLocation": {"artifactLocation": {"uri": f.path.lstrip("/") or "image"}},
+                           "logicalLocations": [{"name": f.purl or f.package, "kind": "package"}]}],
+        })
+    doc = {"$schema": "https://json.schemastore.org/sarif-2.1.0.json", "version": "2.1.0",
+           "runs": [{"tool": {"driver": {"name": "layerwatch", "version": __version__,
+                                         "informationUri": "https://github.com/layerwatch/layerwatch", "rules": rules}},
+                     "results": results}]}
+    return json.dumps(doc, indent=2)
+
+
+def _score(severity: str) -> float:
+    return {"Critical": 9.5, "High": 8.0, "Medium": 5.5, "Low": 2.0}.get(severity, 0.0)
+
+
+def render_cyclonedx(result: ScanResult) -> str:
+    from .sbom import render_cyclonedx as sbom_cdx
+
+    doc = json.loads(sbom_cdx(result.inventory))
+    refs = {c.get("purl"): c["bom-ref"] for c in doc.get("components", []) if c.get("purl")}
+    vulns = []
+    for f in result.findings:
+        entry = {"id": f.id, "source": {"name": f.source},
+                 "ratings": [{"severity": f.severity.lower() if f.severity != "Negligible" else "info",
+                              "method": "other", "source": {"name": f.source}}],
+                 "affects": [{"ref": refs.get(f.purl, f.purl)}]}
+        if f.cvss_score is not None:
+            entry["ratings"].append({"score": f.cvss_score, "method": "CVSSv31" if f.cvss_severity else "other"})
+        if f.fixed_version:
+            entry["recommendation"] = f"Upgrade {f.package} to {f.fixed_version}"
+        vulns.append(entry)
+    doc["vulnerabilities"] = vulns
+    return json.dumps(doc, indent=2)
+
+
+RENDERERS = {"table": render_table, "json": render_json, "sarif": render_sarif, "cyclonedx-json": render_cyclonedx}
