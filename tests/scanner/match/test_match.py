@@ -22,7 +22,7 @@ from layerwatch_scanner.vulndb.update import update_db
 from typer.testing import CliRunner
 
 from tests.conftest import TESTDATA
-from tests.scanner.vulndb.conftest import FEEDS, SOURCES, feed_server, source_urls  # noqa: F401 - fixture
+from tests.scanner.feeds_support import FEEDS, SOURCES, source_urls
 from tests.support.images import Image, file, make_layer, write_oci_layout
 
 _load_commands()

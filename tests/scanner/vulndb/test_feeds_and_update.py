@@ -18,7 +18,7 @@ from layerwatch_scanner.vulndb.records import (
 from layerwatch_scanner.vulndb.store import VulnDB
 from layerwatch_scanner.vulndb.update import export_db, import_db, update_db
 
-from tests.scanner.vulndb.conftest import FEEDS, SOURCES, source_urls
+from tests.scanner.feeds_support import FEEDS, SOURCES, source_urls
 
 
 @pytest.fixture

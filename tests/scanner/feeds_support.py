@@ -1,4 +1,4 @@
-"""Real feed files served in their upstream layout by a local HTTP server."""
+"""Real feed files served in their upstream layout by a local HTTP server (fixture in tests/scanner/conftest.py)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,6 @@ import json
 import zipfile
 from pathlib import Path
 
-import pytest
 import yaml
 
 from tests.conftest import TESTDATA
@@ -42,13 +41,6 @@ def upstream_files() -> dict[str, bytes]:
         if f.parent.name.startswith(("v", "edge")) and f.name in ("main.json", "community.json"):
             files[f"/secdb/{f.parent.name}/{f.name}"] = f.read_bytes()
     return files
-
-
-@pytest.fixture
-def feed_server():
-    server = FeedServer(files=upstream_files()).start()
-    yield server
-    server.stop()
 
 
 def source_urls(server: FeedServer) -> dict[str, str]:
