@@ -56,17 +56,35 @@ class Verdict:
     outcomes: list[PolicyOutcome] = field(default_factory=list)
 
 
-def find_scan(image: str, scans: list[ImageScan]) -> ImageScan | None:
-    """By digest when the reference pins one, otherwise by (normalised) reference or resolved tag."""
-    _, digest = split_digest(image)
-    if digest:
-        return next((s for s in scans if s.spec.digest == digest), None)
-    wanted = normalize(image)
-    for scan in scans:
-        names = {normalize(scan.spec.image)} | {normalize(t) for t in (scan.status.resolvedTags if scan.status else [])}
-        if wanted in names:
-            return scan
-    return None
+class ScanIndex:
+    """ImageScans by digest and by normalised reference: O(1) lookups on the admission path."""
+
+    def __init__(self, scans: list[ImageScan] | None = None):
+        self.by_digest: dict[str, ImageScan] = {}
+        self.by_ref: dict[str, ImageScan] = {}
+        for scan in scans or []:
+            self.add(scan)
+
+    def add(self, scan: ImageScan) -> None:
+        if scan.spec.digest:
+            self.by_digest[scan.spec.digest] = scan
+        for ref in [scan.spec.image, *(scan.status.resolvedTags if scan.status else [])]:
+            current = self.by_ref.get(normalize(ref))
+            # a tag may have been scanned at several digests: prefer the finished scan
+            if current is None or (scan.status and scan.status.phase == "Scanned"):
+                self.by_ref[normalize(ref)] = scan
+
+    def find(self, image: str) -> ImageScan | None:
+        """By digest when the reference pins one, otherwise by (normalised) reference or resolved tag."""
+        _, digest = split_digest(image)
+        if digest:
+            return self.by_digest.get(digest)
+        return self.by_ref.get(normalize(image))
+
+
+def find_scan(image: str, scans: list[ImageScan] | ScanIndex) -> ImageScan | None:
+    index = scans if isinstance(scans, ScanIndex) else ScanIndex(scans)
+    return index.find(image)
 
 
 def _excepted(finding: VulnerabilityEntry, image: str, namespace: str, policy: VulnerabilityPolicy,
@@ -133,13 +151,14 @@ def _message(outcome: PolicyOutcome) -> str:
     return text if len(text) <= MAX_MESSAGE else text[: MAX_MESSAGE - 1] + "…"
 
 
-def evaluate(policies: list[VulnerabilityPolicy], scans: list[ImageScan], pod_spec: dict, namespace: str,
+def evaluate(policies: list[VulnerabilityPolicy], scans: list[ImageScan] | ScanIndex, pod_spec: dict, namespace: str,
              namespace_labels: dict[str, str] | None = None, annotations: dict[str, str] | None = None,
              today: dt.date | None = None) -> Verdict:
     today = today or dt.date.today()
     labels = {"kubernetes.io/metadata.name": namespace, **(namespace_labels or {})}
     images = list(dict.fromkeys(c.image for c in container_images(pod_spec)))
-    scan_of = {image: find_scan(image, scans) for image in images}
+    index = scans if isinstance(scans, ScanIndex) else ScanIndex(scans)
+    scan_of = {image: index.find(image) for image in images}
     unscanned = [i for i, s in scan_of.items() if s is None]
     outcomes = []
     for policy in sorted(policies, key=lambda p: p.name):

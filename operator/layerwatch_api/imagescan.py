@@ -22,7 +22,8 @@ class _Model(BaseModel):
 
 class ImageScanSpec(_Model):
     image: str = Field(description="Image reference as workloads use it, e.g. docker.io/library/nginx:1.25")
-    digest: str = Field(pattern=r"^sha256:[0-9a-f]{64}$", description="Manifest digest this scan is for")
+    digest: str = Field(default="", pattern=r"^(sha256:[0-9a-f]{64})?$",
+                        description="Manifest digest this scan is for; empty until the operator resolves a tag")
     platform: str = Field(default="linux/amd64", description="os/arch[/variant] of the scanned manifest")
 
 

@@ -1,0 +1,68 @@
+"""Run the webhook: TLS material, the cluster view, uvicorn (one worker: decisions are in memory)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from pathlib import Path
+
+import uvicorn
+
+from .app import ScanRequester, create_app
+from .kube import api_client
+from .settings import WebhookSettings
+from .tls import Bundle, ensure_secret_bundle, new_bundle, patch_ca_bundle
+from .view import ClusterView
+
+log = logging.getLogger(__name__)
+RENEWAL_CHECK_SECONDS = 6 * 3600
+
+
+def tls_files(settings: WebhookSettings) -> tuple[Path, Path, Bundle | None]:
+    cert_dir = Path(settings.cert_dir)
+    if settings.tls_mode == "certManager":  # mounted by cert-manager; it also injects the caBundle
+        return cert_dir / "tls.crt", cert_dir / "tls.key", None
+    if settings.tls_mode == "files":
+        existing = cert_dir / "tls.crt"
+        if existing.exists():
+            return existing, cert_dir / "tls.key", None
+        bundle = new_bundle(settings.service_name, settings.namespace)
+    else:
+        with api_client(settings) as client:
+            bundle = ensure_secret_bundle(client, settings.namespace, settings.tls_secret, settings.service_name)
+            patch_ca_bundle(client, settings.config_name, bundle.ca_cert)
+    cert, key, _ = bundle.write(cert_dir)
+    return cert, key, bundle
+
+
+async def _renew_forever(server: uvicorn.Server, settings: WebhookSettings) -> None:
+    """Swap in a renewed certificate on the live SSL context: new handshakes use it, open
+    connections are untouched, nothing restarts."""
+    while True:
+        await asyncio.sleep(RENEWAL_CHECK_SECONDS)
+        try:
+            cert, key, _ = await asyncio.to_thread(tls_files, settings)
+            if server.config.ssl is not None:
+                server.config.ssl.load_cert_chain(str(cert), str(key))
+        except Exception as exc:  # keep serving with the current certificate; try again later
+            log.warning("certificate renewal check failed: %s", exc)
+
+
+def run(settings: WebhookSettings) -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    cert, key, _ = tls_files(settings)
+    view = ClusterView(lambda: api_client(settings), watch_namespaces=settings.watch_namespaces)
+    view.start()
+    app = create_app(settings, view, ScanRequester(view, lambda: api_client(settings)))
+    config = uvicorn.Config(app, host=settings.host, port=settings.port, ssl_certfile=str(cert), ssl_keyfile=str(key),
+                            workers=1, log_level="warning", access_log=False)
+    server = uvicorn.Server(config)
+
+    async def main() -> None:
+        renewal = asyncio.create_task(_renew_forever(server, settings)) if settings.tls_mode == "auto" else None
+        await server.serve()
+        if renewal:
+            renewal.cancel()
+
+    asyncio.run(main())
+    view.stop()
