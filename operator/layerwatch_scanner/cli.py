@@ -31,7 +31,7 @@ def _root() -> None:
 
 
 # Modules under layerwatch_scanner that add commands to `app` when imported.
-COMMAND_MODULES: list[str] = ["cli_sbom", "cli_scan", "cli_db"]
+COMMAND_MODULES: list[str] = ["cli_sbom", "cli_scan", "cli_db", "cli_crds"]
 
 
 def _load_commands() -> None:
