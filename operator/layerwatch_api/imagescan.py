@@ -84,6 +84,7 @@ class ImageScanStatus(_Model):
     database: DatabaseStatus | None = None
     scannedAt: str = ""
     matchedAt: str = ""
+    scannerVersion: str = Field(default="", description="layerwatch version that scanned it: a new one rescans")
     resolvedTags: list[str] = Field(
         default_factory=list, description="Tag references the operator resolved to this digest"
     )

@@ -1,0 +1,103 @@
+"""The operator's only door into the scanning core: scan, re-match, resolve, update the DB."""
+
+from __future__ import annotations
+
+import base64
+import json
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from layerwatch_scanner import __version__ as SCANNER_VERSION
+from layerwatch_scanner.catalog import catalogers_version
+from layerwatch_scanner.config import feed_urls
+from layerwatch_scanner.layers.cache import LayerCache
+from layerwatch_scanner.match.matcher import match_inventory
+from layerwatch_scanner.scanning import ScanResult, scan_image
+from layerwatch_scanner.sources.options import SourceOptions
+from layerwatch_scanner.sources.registry import resolve
+from layerwatch_scanner.vulndb.store import DBMetadata, VulnDB
+from layerwatch_scanner.vulndb.update import UpdateReport, update_db
+
+from .settings import OperatorSettings
+
+# Rescan when either changes: the layer cache key already covers the catalogers' versions.
+SCANNER_IDENTITY = f"{SCANNER_VERSION}/{catalogers_version()}"
+
+
+@dataclass
+class PullAuth:
+    """Docker config JSON documents from the pod's and its service account's imagePullSecrets."""
+
+    configs: list[dict]
+
+    def merged_file(self, workdir: Path) -> str | None:
+        auths: dict = {}
+        for config in self.configs:
+            auths.update(config.get("auths") or {})
+        if not auths:
+            return None
+        path = Path(tempfile.mkstemp(prefix="pull-", suffix=".json", dir=workdir)[1])
+        path.write_text(json.dumps({"auths": auths}))
+        path.chmod(0o600)
+        return str(path)
+
+
+def dockerconfig_from_secret(secret: dict) -> dict | None:
+    data = secret.get("data") or {}
+    raw = data.get(".dockerconfigjson") or data.get(".dockercfg")
+    if not raw:
+        return None
+    doc = json.loads(base64.b64decode(raw))
+    return doc if ".dockerconfigjson" in data else {"auths": doc}
+
+
+class ScannerPort:
+    def __init__(self, settings: OperatorSettings):
+        self.settings = settings
+        Path(settings.cache_dir).mkdir(parents=True, exist_ok=True)
+        self.cache = LayerCache(settings.layer_cache)
+        self.workdir = Path(tempfile.mkdtemp(prefix="layerwatch-operator-"))
+
+    def options(self, auth: PullAuth | None) -> SourceOptions:
+        return SourceOptions(insecure_registries=self.settings.insecure_registries,
+                             allow_hosts=self.settings.registry_allow_hosts,
+                             deny_hosts=self.settings.registry_deny_hosts,
+                             docker_config=auth.merged_file(self.workdir) if auth else None)
+
+    def resolve(self, image: str, auth: PullAuth | None) -> str:
+        return resolve(image, self.options(auth))
+
+    def scan(self, image: str, digest: str, auth: PullAuth | None) -> ScanResult:
+        name = image.partition("@")[0]
+        ref = f"{name}@{digest}" if digest else image
+        return scan_image(f"registry:{ref}", self.settings.vulndb, self.options(auth), self.cache)
+
+    def db_ready(self) -> bool:
+        return self.settings.vulndb.exists()
+
+    def db_metadata(self) -> DBMetadata:
+        db = VulnDB.open(self.settings.vulndb)
+        try:
+            return db.metadata()
+        finally:
+            db.close()
+
+    def update_db(self) -> UpdateReport:
+        return update_db(self.settings.vulndb, urls=feed_urls())
+
+    def rematch(self, digest: str) -> tuple[object, list, DBMetadata] | None:
+        """(inventory, findings, db metadata) from the cached inventory; None if never scanned here."""
+        inventory = self.cache.load_inventory(digest)
+        if inventory is None:
+            return None
+        db = VulnDB.open(self.settings.vulndb)
+        try:
+            findings = match_inventory(inventory, db)
+            self.cache.store_match(digest, [f.to_dict() for f in findings])
+            return inventory, findings, db.metadata()
+        finally:
+            db.close()
+
+    def previous_ids(self, digest: str) -> set[str]:
+        return {f["id"] for f in self.cache.load_match(digest) or []}

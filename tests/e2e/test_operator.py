@@ -1,0 +1,112 @@
+"""The operator end to end: a real kube-apiserver, a real registry, a database built by the real
+feed updater; a Pod appears, its image gets an ImageScan with findings; the Pod goes, so does
+the ImageScan after its retention."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+from layerwatch_scanner.vulndb.update import update_db
+
+from tests.conftest import TESTDATA
+from tests.support.images import Image, file, make_layer, push
+from tests.support.k8s import ControlPlane
+from tests.support.registry import start_registry
+
+pytestmark = pytest.mark.e2e
+API = "/apis/layerwatch.dev/v1alpha1"
+
+
+def _port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _wait(what: str, check, timeout: float = 90):  # noqa: ANN001
+    deadline = time.monotonic() + timeout
+    while True:
+        value = check()
+        if value:
+            return value
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.5)
+
+
+@pytest.fixture
+def operator_env(cluster: ControlPlane, tmp_path: Path):
+    registry = start_registry("plain", tmp_path / "registry")
+    image = Image([make_layer([file("etc/os-release", (TESTDATA / "pkgdb/os-release/ubuntu-18.04/etc/os-release").read_bytes()),
+                               file("var/lib/dpkg/status", (TESTDATA / "pkgdb/dpkg/ubuntu-18.04/var/lib/dpkg/status").read_bytes())])])
+    with registry.client() as client:
+        digest = push(client, registry.base_url, "team/app", "1", image)
+    db = tmp_path / "vulndb.sqlite"
+    report = update_db(db, ["ubuntu"], {"ubuntu": (TESTDATA / "feeds/ubuntu/cve").as_uri()})
+    assert not report.failed
+    metrics_port = _port()
+    env = {**os.environ, "KUBECONFIG": str(cluster.kubeconfig), "LAYERWATCH_CACHE_DIR": str(tmp_path / "cache"),
+           "LAYERWATCH_DB_PATH": str(db), "LAYERWATCH_REFRESH_INTERVAL": "1h", "LAYERWATCH_DB_MAX_AGE": "1h",
+           "LAYERWATCH_RETENTION": "3s", "LAYERWATCH_GC_INTERVAL": "2s", "LAYERWATCH_METRICS_PORT": str(metrics_port),
+           "LAYERWATCH_HEALTH_PORT": str(_port())}
+    log = open(tmp_path / "operator.log", "wb")  # noqa: SIM115
+    proc = subprocess.Popen([sys.executable, "-m", "layerwatch_scanner", "operator"], env=env, stdout=log,
+                            stderr=subprocess.STDOUT)
+    try:
+        yield registry, digest, metrics_port, proc, tmp_path / "operator.log"
+    finally:
+        proc.terminate()
+        proc.wait(timeout=15)
+        registry.stop()
+
+
+def test_pod_to_imagescan_to_findings_and_garbage_collection(cluster: ControlPlane, operator_env) -> None:
+    registry, digest, metrics_port, proc, log = operator_env
+    cluster.apply({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "team-a"}})
+    pod = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "app", "namespace": "team-a"},
+           "spec": {"containers": [{"name": "app", "image": f"{registry.host}/team/app:1"}]}}
+    cluster.apply(pod)
+    with cluster.http() as client:
+        def scanned() -> dict | None:
+            assert proc.poll() is None, log.read_text()[-3000:]
+            items = client.get(f"{API}/imagescans").json()["items"]
+            mine = [i for i in items if i["spec"].get("digest") == digest]
+            if mine and (mine[0].get("status") or {}).get("phase") == "Scanned" \
+                    and mine[0]["status"].get("usedBy", {}).get("pods") == 1 \
+                    and "ns.layerwatch.dev/team-a" in (mine[0]["metadata"].get("labels") or {}):
+                return mine[0]
+            return None
+
+        scan = _wait("the ImageScan to be scanned", scanned)
+        status = scan["status"]
+        assert scan["metadata"]["name"].startswith("app-1-")
+        assert "ns.layerwatch.dev/team-a" in scan["metadata"]["labels"]
+        assert status["os"] == {"id": "ubuntu", "version": "18.04"} and status["packages"] == 90
+        tar = next(v for v in status["vulnerabilities"] if v["id"] == "CVE-2022-48303")
+        assert (tar["package"], tar["fixedVersion"]) == ("tar", "1.29b-2ubuntu0.4")
+        assert status["summary"]["total"] >= 1 and status["usedBy"]["workloads"] == ["team-a/Pod/app"]
+        metrics = httpx.get(f"http://127.0.0.1:{metrics_port}/metrics").text
+        assert 'layerwatch_images{phase="Scanned"}' in metrics
+        assert 'layerwatch_findings{fixable="true",severity="Medium"}' in metrics
+
+        # an ImageScan made by hand for an unreachable registry fails with a clear condition
+        client.post(f"{API}/imagescans", json={"apiVersion": "layerwatch.dev/v1alpha1", "kind": "ImageScan",
+                                               "metadata": {"name": "unreachable"},
+                                               "spec": {"image": "127.0.0.1:9/none/here:1"}}).raise_for_status()
+
+        def failed() -> dict | None:
+            status = client.get(f"{API}/imagescans/unreachable").json().get("status") or {}
+            return status if status.get("phase") == "Failed" else None
+
+        condition = _wait("the hand-made ImageScan to fail", failed)["conditions"][0]
+        assert condition["reason"] == "RegistryUnreachable" and "127.0.0.1:9" in condition["message"]
+
+        client.delete("/api/v1/namespaces/team-a/pods/app?gracePeriodSeconds=0").raise_for_status()
+        _wait("garbage collection of the unused ImageScan",
+              lambda: client.get(f"{API}/imagescans/{scan['metadata']['name']}").status_code == 404, timeout=60)
