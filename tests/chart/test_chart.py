@@ -175,3 +175,18 @@ def test_prometheus_rule_and_dashboard_ship_the_files(full_manifests) -> None:
 def test_notes_tell_the_user_what_next(helm: str) -> None:
     out = run_helm(helm, "install", "lw", str(CHART), "-n", "layerwatch", "--dry-run=client").stdout
     assert "kubectl get imagescans" in out and "helm test lw" in out
+
+
+def test_chart_environment_matches_the_settings_the_code_reads(full_manifests) -> None:
+    from layerwatch_operator.settings import OperatorSettings
+    from layerwatch_webhook.settings import PREFIX, WebhookSettings
+
+    operator_vars = {f"LAYERWATCH_{name.upper()}" for name in OperatorSettings.model_fields}
+    webhook_vars = {f"{PREFIX}{name.upper()}" for name in WebhookSettings.model_fields}
+    for deployment in by_kind(full_manifests, "Deployment"):
+        known = webhook_vars if "webhook" in deployment["metadata"]["name"] else operator_vars
+        for env in deployment["spec"]["template"]["spec"]["containers"][0]["env"]:
+            name = env["name"]
+            if name == "HOME" or name.startswith("LAYERWATCH_FEED_URL_"):
+                continue
+            assert name in known, f"{deployment['metadata']['name']}: {name} is not a setting the code reads"

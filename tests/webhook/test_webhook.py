@@ -182,10 +182,16 @@ async def test_unscanned_images_are_denied_and_queued_for_scanning(webhook) -> N
 
 
 async def test_break_glass_exempt_namespaces_and_updates(webhook) -> None:
-    client, _ = webhook
+    client, kmock = webhook
     glass = await admit(client, review(annotations={"layerwatch.dev/break-glass": "INC-1234 outage"}))
     assert glass["allowed"] and glass["auditAnnotations"]["layerwatch.dev/break-glass"] == "INC-1234 outage"
     assert any("break-glass" in w for w in glass["warnings"])
+    for _ in range(100):
+        events = [o for o in kmock.objects if o[0].plural == "events"]
+        if events:
+            break
+        await asyncio.sleep(0.05)
+    assert events and events[0][1] == "shop", "break-glass must be recorded as an Event"
     for namespace in ("kube-system", "layerwatch"):
         assert (await admit(client, review(namespace=namespace)))["allowed"]
     same = await admit(client, review(operation="UPDATE", old_images=("nginx:1.25",)))

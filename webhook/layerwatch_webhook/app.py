@@ -120,14 +120,29 @@ class ScanRequester:
             "spec": {"image": name if digest else image, "digest": digest}}
         threading.Thread(target=self._create, args=(body,), daemon=True).start()
 
-    def _create(self, body: dict) -> None:
+    def record_break_glass(self, namespace: str, kind: str, name: str, reason: str) -> None:
+        """Every break-glass admission becomes an Event in the workload's namespace."""
+        now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+        event = {"apiVersion": "v1", "kind": "Event",
+                 "metadata": {"generateName": f"{name or kind.lower()}.", "namespace": namespace},
+                 "involvedObject": {"kind": kind, "name": name, "namespace": namespace},
+                 "reason": "BreakGlass", "type": "Warning", "message": f"layerwatch policy bypassed: {reason}"[:1000],
+                 "firstTimestamp": now, "lastTimestamp": now, "count": 1,
+                 "source": {"component": "layerwatch-webhook"}}
+        threading.Thread(target=self._post, args=(f"/api/v1/namespaces/{namespace}/events", event, "Event"),
+                         daemon=True).start()
+
+    def _post(self, path: str, body: dict, what: str) -> None:
         try:
             with self.client_factory() as client:
-                r = client.post(f"/apis/{GROUP}/{VERSION}/{IMAGESCAN_PLURAL}", json=body)
+                r = client.post(path, json=body)
                 if r.status_code not in (200, 201, 409):
-                    log.warning("could not create ImageScan %s: HTTP %s", body["metadata"]["name"], r.status_code)
-        except Exception as exc:  # best effort: the operator also finds images through pods
-            log.warning("could not create ImageScan %s: %s", body["metadata"]["name"], exc)
+                    log.warning("could not create %s: HTTP %s", what, r.status_code)
+        except Exception as exc:  # best effort, never on the admission path
+            log.warning("could not create %s: %s", what, exc)
+
+    def _create(self, body: dict) -> None:
+        self._post(f"/apis/{GROUP}/{VERSION}/{IMAGESCAN_PLURAL}", body, f"ImageScan {body['metadata']['name']}")
 
 
 def create_app(settings: WebhookSettings, view: ClusterView | None = None,
@@ -179,6 +194,9 @@ def create_app(settings: WebhookSettings, view: ClusterView | None = None,
                 requester.request(image)
         if verdict.break_glass:
             metrics.break_glass.labels(namespace).inc()
+            if requester is not None:
+                requester.record_break_glass(namespace, kind, (obj.get("metadata") or {}).get("name", ""),
+                                             verdict.break_glass)
             log.warning("break-glass in %s for %s %s: %s", namespace, kind,
                         (obj.get("metadata") or {}).get("name"), verdict.break_glass)
         answer = _answer(uid, verdict.allowed, verdict.message, verdict.warnings, verdict.audit)
