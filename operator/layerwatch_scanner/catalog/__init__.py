@@ -11,6 +11,7 @@ CATALOGER_MODULES: list[str] = [
     # OS package databases
     "dpkg",
     "apk",
+    "rpm",
     # language ecosystems
     "python",
     "npm",
