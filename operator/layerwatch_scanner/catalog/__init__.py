@@ -15,6 +15,10 @@ CATALOGER_MODULES: list[str] = [
     # language ecosystems
     "python",
     "npm",
+    "golang",
+    "rust",
+    "java",
+    "ruby",
 ]
 
 
