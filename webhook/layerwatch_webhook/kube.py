@@ -10,15 +10,13 @@ import ssl
 from pathlib import Path
 
 import httpx
-from kubernetes import client as k8s_client
-from kubernetes import config as k8s_config
 
 from .settings import WebhookSettings
 
 IN_CLUSTER_TOKEN = Path("/var/run/secrets/kubernetes.io/serviceaccount/token")
 
 
-def _from_configuration(cfg: k8s_client.Configuration, timeout: float) -> httpx.Client:
+def _from_configuration(cfg, timeout: float) -> httpx.Client:  # noqa: ANN001 - kubernetes.client.Configuration
     verify: ssl.SSLContext | bool = True
     if cfg.ssl_ca_cert:
         verify = ssl.create_default_context(cafile=cfg.ssl_ca_cert)
@@ -36,6 +34,10 @@ def _from_configuration(cfg: k8s_client.Configuration, timeout: float) -> httpx.
 def api_client(settings: WebhookSettings, timeout: float = 30.0) -> httpx.Client:
     if settings.kube_url:
         return httpx.Client(base_url=settings.kube_url, timeout=timeout)
+    # imported here: the kubernetes package costs ~30 MB, and only kubeconfig reading needs it
+    from kubernetes import client as k8s_client
+    from kubernetes import config as k8s_config
+
     cfg = k8s_client.Configuration()
     if settings.kubeconfig:
         k8s_config.load_kube_config(config_file=settings.kubeconfig, client_configuration=cfg)
