@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import importlib
 
-FEED_MODULES = ["debian", "ubuntu", "alpine", "osv", "nvd", "kev", "epss"]
+FEED_MODULES = ["debian", "ubuntu", "alpine", "redhat", "osv", "nvd", "kev", "epss"]
 
 
 def all_feeds() -> dict:

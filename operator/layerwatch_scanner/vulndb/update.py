@@ -27,7 +27,7 @@ from .store import SourceMeta, VulnDB, VulnDBWriter
 
 # Sources updated when none are named. NVD is opt-in: its paged, rate-limited API takes hours
 # without a key, and OSV/GHSA records already carry CVSS vectors.
-DEFAULT_SOURCES = ["debian", "ubuntu", "alpine", "osv-pypi", "osv-npm", "osv-go", "osv-maven", "osv-rubygems",
+DEFAULT_SOURCES = ["debian", "ubuntu", "alpine", "redhat", "osv-pypi", "osv-npm", "osv-go", "osv-maven", "osv-rubygems",
                    "osv-crates", "kev", "epss"]
 
 

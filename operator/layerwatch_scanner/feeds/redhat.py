@@ -1,0 +1,173 @@
+"""Red Hat CSAF VEX (https://security.access.redhat.com/data/csaf/v2/vex/): one document per CVE.
+
+A full sync reads `archive_latest.txt`, the zstd tar archive it names, then applies
+`changes.csv` (documents changed since the archive) and `deletions.csv`. Each document's product
+tree maps product ids to a platform CPE (`cpe:/a:redhat:enterprise_linux:9::appstream` -> rhel:9)
+and a component purl; source RPMs (`arch=src`) give the package and fixed version that matching
+uses, `rpmmod` the module stream. Per-product status: fixed / known_affected / known_not_affected.
+"""
+
+from __future__ import annotations
+
+import csv
+import functools
+import io
+import json
+import re
+import tarfile
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import parse_qs, urljoin, urlsplit
+
+import zstandard
+
+from ..errors import FeedError
+from ..match.versions import compare
+from ..vulndb.fetch import fetch
+from ..vulndb.records import STATUS_AFFECTED, STATUS_FIXED, STATUS_NOT_AFFECTED, Affected, Range, VulnInfo
+from .base import Feed, Record
+from .common import cvss_score, severity_word
+
+_RHEL = re.compile(r"cpe:/[ao]:redhat:(?:enterprise_linux|rhel_eus|rhel_e4s|rhel_aus|rhel_tus):(\d+)")
+MAX_DOCUMENT = 64 * 1024 * 1024
+_PLAIN_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+-]*$")
+
+
+def _walk(branches: list, names: dict[str, str], purls: dict[str, str]) -> None:
+    for branch in branches or []:
+        product = branch.get("product") or {}
+        helper = product.get("product_identification_helper") or {}
+        if product.get("product_id"):
+            if helper.get("cpe"):
+                names[product["product_id"]] = helper["cpe"]
+            if helper.get("purl"):
+                purls[product["product_id"]] = helper["purl"]
+        _walk(branch.get("branches") or [], names, purls)
+
+
+def _component(purl: str) -> tuple[str, str, str] | None:
+    """(source package, "[E:]V-R" or "", module stream) of a source-RPM purl; None otherwise."""
+    parts = urlsplit(purl)
+    if not parts.path.startswith("rpm/redhat/"):
+        return None
+    query = parse_qs(parts.query)
+    name, _, version = parts.path.removeprefix("rpm/redhat/").partition("@")
+    arch = query.get("arch", [""])[0]
+    # matching is by source RPM: versioned entries count only as `arch=src`; unversioned
+    # (known_affected / not_affected) entries name the component, which is the source package
+    if arch != "src" and (version or arch):
+        return None
+    epoch = query.get("epoch", ["0"])[0]
+    if version and epoch not in ("", "0"):
+        version = f"{epoch}:{version}"
+    module = ":".join(query.get("rpmmod", [""])[0].split(":")[:2])
+    return name, version, module
+
+
+def records_from_csaf(doc: object) -> Iterator[Record]:
+    if not isinstance(doc, dict) or not isinstance(doc.get("vulnerabilities"), list):
+        return
+    names: dict[str, str] = {}
+    purls: dict[str, str] = {}
+    tree = doc.get("product_tree") or {}
+    _walk(tree.get("branches") or [], names, purls)
+    relations = {}
+    for rel in tree.get("relationships") or []:
+        pid = (rel.get("full_product_name") or {}).get("product_id")
+        if pid:
+            relations[pid] = (rel.get("product_reference"), rel.get("relates_to_product_reference"))
+    aggregate = severity_word(((doc.get("document") or {}).get("aggregate_severity") or {}).get("text"))
+    for vuln in doc["vulnerabilities"]:
+        cve = vuln.get("cve") if isinstance(vuln, dict) else None
+        if not isinstance(cve, str):
+            continue
+        impact = {pid: severity_word(t.get("details")) for t in vuln.get("threats") or []
+                  if isinstance(t, dict) and t.get("category") == "impact" for pid in t.get("product_ids") or []}
+        found: dict[tuple[str, str, str], dict] = {}
+        for status_key, status in (("fixed", STATUS_FIXED), ("known_affected", STATUS_AFFECTED),
+                                   ("known_not_affected", STATUS_NOT_AFFECTED)):
+            for pid in (vuln.get("product_status") or {}).get(status_key) or []:
+                component, platform = relations.get(pid, (None, None))
+                release = _RHEL.match(names.get(platform or "", ""))
+                if component in purls:
+                    parsed = _component(purls[component])
+                elif status != STATUS_FIXED and component and _PLAIN_NAME.match(component):
+                    # older documents name unfixed components without a purl: "vim", "kernel"
+                    parsed = (component.removesuffix(".src"), "", "")
+                else:
+                    parsed = None
+                if not release or not parsed:
+                    continue
+                package, version, module = parsed
+                key = (release.group(1), package, module)
+                entry = found.setdefault(key, {"status": status, "fixed": [], "severity": impact.get(pid, "")})
+                if status == STATUS_FIXED and version:
+                    entry["fixed"].append(version)
+                    entry["status"] = STATUS_FIXED
+        for (major, package, module), entry in found.items():
+            ranges = []
+            if entry["status"] == STATUS_FIXED:
+                if not entry["fixed"]:
+                    continue
+                # several streams (EUS, GA) may fix it: the highest fix covers a current image
+                best = max(entry["fixed"], key=functools.cmp_to_key(lambda a, b: compare("rpm", a, b)))
+                ranges = [Range(fixed=best)]
+            yield Affected(vuln_id=cve, ecosystem=f"rhel:{major}", package=package, source="redhat",
+                           status=entry["status"], ranges=ranges, module=module,
+                           severity=entry["severity"] or aggregate, summary=str(vuln.get("title", ""))[:300])
+        for score in vuln.get("scores") or []:
+            vector = ((score or {}).get("cvss_v3") or {}).get("vectorString")
+            scored = cvss_score(vector) if isinstance(vector, str) else None
+            if scored:
+                yield VulnInfo(vuln_id=cve, cvss_score=scored[0], cvss_vector=vector, cvss_severity=scored[1])
+                break
+
+
+def _archive_documents(path: Path) -> Iterator[tuple[str, object]]:
+    try:
+        with open(path, "rb") as raw:
+            stream = zstandard.ZstdDecompressor().stream_reader(raw)
+            with tarfile.open(fileobj=stream, mode="r|") as tar:
+                for member in tar:
+                    if not member.isfile() or not member.name.endswith(".json"):
+                        continue
+                    if member.size > MAX_DOCUMENT:
+                        raise FeedError(f"redhat: archive member {member.name} of {member.size} bytes refused")
+                    # read, never extracted: member names cannot escape anywhere
+                    yield member.name, json.load(tar.extractfile(member))  # type: ignore[arg-type]
+    except (tarfile.TarError, zstandard.ZstdError, ValueError) as exc:
+        raise FeedError(f"redhat: corrupt archive {path.name} ({exc})") from exc
+
+
+def _csv_paths(path: Path) -> list[str]:
+    return [row[0] for row in csv.reader(io.StringIO(path.read_text())) if row]
+
+
+def parse(url: str, path: Path) -> Iterator[Record]:
+    """`url` is .../archive_latest.txt; the archive and the change lists sit beside it."""
+    base = url.rsplit("/", 1)[0] + "/"
+    archive_name = path.read_text().strip()
+    if not re.fullmatch(r"csaf_vex_[\w.-]+\.tar\.zst", archive_name):
+        raise FeedError(f"redhat: {url} does not name a csaf_vex_*.tar.zst archive")
+    with tempfile.TemporaryDirectory(prefix="layerwatch-redhat-") as tmp:
+        work = Path(tmp)
+        documents: dict[str, object] = {}
+        archive = fetch(urljoin(base, archive_name), work / archive_name, what="redhat")
+        if archive.path is None:
+            raise FeedError(f"redhat: archive {archive_name} not found beside {url}")
+        for name, doc in _archive_documents(archive.path):
+            documents[name.split("/")[-1].lower()] = doc
+        changes = fetch(urljoin(base, "changes.csv"), work / "changes.csv", what="redhat")
+        for rel in _csv_paths(changes.path) if changes.path else []:
+            got = fetch(urljoin(base, rel), work / "doc.json", what="redhat")
+            if got.path is not None:  # a change listed but since removed upstream is skipped
+                documents[rel.split("/")[-1].lower()] = json.loads(got.path.read_text())
+        deletions = fetch(urljoin(base, "deletions.csv"), work / "deletions.csv", what="redhat")
+        for rel in _csv_paths(deletions.path) if deletions.path else []:
+            documents.pop(rel.split("/")[-1].lower(), None)
+        for doc in documents.values():
+            yield from records_from_csaf(doc)
+
+
+FEEDS = [Feed("redhat", "https://security.access.redhat.com/data/csaf/v2/vex/archive_latest.txt", parse)]
