@@ -232,8 +232,8 @@ async def _scan_one(name: str) -> float | None:
         result = await asyncio.to_thread(STATE.port.scan, spec["image"], digest, auth)
     except Exception as exc:
         delay = STATE.queue.backoff(name)
-        STATE.metrics.errors.labels(failed_status(exc, 0, 0)["conditions"][0]["reason"]).inc()
         status = failed_status(exc, STATE.queue.attempts(name), delay)
+        STATE.metrics.errors.labels(status["conditions"][0]["reason"]).inc()
         await asyncio.to_thread(_patch_scan, name, {"status": status}, True)
         log.warning("scan of %s failed: %s", name, exc)
         return delay

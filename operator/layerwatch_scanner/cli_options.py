@@ -39,3 +39,11 @@ def source_options(platform: str, username: str | None, password_stdin: bool, ca
 
 def open_cache(cache: Path | None, no_cache: bool) -> LayerCache | None:
     return None if no_cache else LayerCache(cache or layer_cache_path())
+
+
+def emit(text: str, file: Path | None) -> None:
+    """A report to --file, or to stdout."""
+    if file:
+        file.write_text(text)
+    else:
+        typer.echo(text, nl=not text.endswith("\n"))

@@ -41,8 +41,4 @@ def sbom(
             inventory = build_inventory(source, cache=layer_cache, progress=progress)
     finally:
         source.close()
-    text = RENDERERS[output](inventory)
-    if file:
-        file.write_text(text)
-    else:
-        typer.echo(text, nl=not text.endswith("\n"))
+    opt.emit(RENDERERS[output](inventory), file)

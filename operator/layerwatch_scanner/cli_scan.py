@@ -65,11 +65,7 @@ def scan(
     if vex:
         result.findings, result.suppressed = apply_vex(result.findings, load_vex(vex), result.inventory.image,
                                                        result.inventory.digest)
-    text = RENDERERS[output](result)
-    if file:
-        file.write_text(text)
-    else:
-        typer.echo(text, nl=not text.endswith("\n"))
+    opt.emit(RENDERERS[output](result), file)
     if threshold and any(f.rank >= threshold.rank for f in result.findings):
         raise typer.Exit(1)
 

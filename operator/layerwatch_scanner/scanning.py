@@ -59,12 +59,12 @@ def rematch(cache: LayerCache, db: VulnDB) -> list[ImageDiff]:
     against its previous match (which is then replaced)."""
     diffs = []
     for inventory in cache.iter_inventories():
-        before = {tuple(f[k] for k in ("id", "package_type", "package", "version")): f
-                  for f in cache.load_match(inventory.digest) or []}
+        previous = [Finding.from_dict(f) for f in cache.load_match(inventory.digest) or []]
+        before = {f.key: f for f in previous}
         findings = match_inventory(inventory, db)
         after = {f.key: f for f in findings}
         added = [f for k, f in after.items() if k not in before]
-        removed = [Finding.from_dict(f) for k, f in before.items() if k not in after]
+        removed = [f for k, f in before.items() if k not in after]
         cache.store_match(inventory.digest, [f.to_dict() for f in findings])
         if added or removed:
             diffs.append(ImageDiff(inventory.image, inventory.digest, added, removed))
