@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import json
 import tempfile
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,6 +24,7 @@ from .settings import OperatorSettings
 
 # Rescan when either changes: the layer cache key already covers the catalogers' versions.
 SCANNER_IDENTITY = f"{SCANNER_VERSION}/{catalogers_version()}"
+RESOLVE_TTL = 300.0
 
 
 @dataclass
@@ -58,6 +60,7 @@ class ScannerPort:
         Path(settings.cache_dir).mkdir(parents=True, exist_ok=True)
         self.cache = LayerCache(settings.layer_cache)
         self.workdir = Path(tempfile.mkdtemp(prefix="layerwatch-operator-"))
+        self._resolved: dict[str, tuple[str, float]] = {}
 
     def options(self, auth: PullAuth | None) -> SourceOptions:
         return SourceOptions(insecure_registries=self.settings.insecure_registries,
@@ -66,7 +69,14 @@ class ScannerPort:
                              docker_config=auth.merged_file(self.workdir) if auth else None)
 
     def resolve(self, image: str, auth: PullAuth | None) -> str:
-        return resolve(image, self.options(auth))
+        """Tag -> digest, remembered for a few minutes: every event of a pod without an imageID
+        would otherwise ask the registry again."""
+        cached = self._resolved.get(image)
+        if cached and cached[1] > time.monotonic():
+            return cached[0]
+        digest = resolve(image, self.options(auth))
+        self._resolved[image] = (digest, time.monotonic() + RESOLVE_TTL)
+        return digest
 
     def scan(self, image: str, digest: str, auth: PullAuth | None) -> ScanResult:
         name = image.partition("@")[0]

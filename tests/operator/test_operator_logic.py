@@ -112,3 +112,17 @@ async def test_queue_dedupes_bounds_and_retries() -> None:
     task.cancel()
     assert sorted(calls) == ["a", "b", "c", "flaky", "flaky"] and peak == 2
     assert queue.backoff("x") == 30.0 and queue.backoff("x") == 60.0 and not queue.due("x")
+
+
+def test_tag_resolution_is_remembered(tmp_path, monkeypatch) -> None:
+    from layerwatch_operator import scanner_port
+
+    calls = []
+    monkeypatch.setattr(scanner_port, "resolve", lambda image, options: calls.append(image) or D1)
+    port = scanner_port.ScannerPort(OperatorSettings(cache_dir=str(tmp_path)))
+    assert port.resolve("nginx:1.25", None) == port.resolve("nginx:1.25", None) == D1
+    assert calls == ["nginx:1.25"]
+    monkeypatch.setattr(scanner_port, "RESOLVE_TTL", -1.0)
+    port.resolve("alpine:3", None)
+    port.resolve("alpine:3", None)
+    assert calls == ["nginx:1.25", "alpine:3", "alpine:3"]
