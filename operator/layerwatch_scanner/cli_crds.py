@@ -6,7 +6,6 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from layerwatch_api.crds import all_crds, render
 
 from .cli import app
 
@@ -15,6 +14,8 @@ from .cli import app
 def crds(write: Annotated[list[Path] | None, typer.Option("--write", help="write one file per CRD into "
                                                                           "these directories")] = None) -> None:
     """Print the ImageScan and VulnerabilityPolicy CRDs (`kubectl apply -f -` ready)."""
+    from layerwatch_api.crds import all_crds, render  # pydantic schema work: only when asked
+
     documents = all_crds()
     if write:
         for directory in write:

@@ -11,8 +11,6 @@ from .cli import app
 from .config import feed_urls
 from .paths import vulndb_path
 from .progress import progress_bar
-from .vulndb.store import VulnDB
-from .vulndb.update import export_db, import_db, update_db
 
 db_app = typer.Typer(help="Download, inspect and move the vulnerability database.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
@@ -26,6 +24,8 @@ def update(
     db: DbPath = None,
 ) -> None:
     """Download the advisory feeds into a new database and swap it in atomically."""
+    from .vulndb.update import update_db
+
     urls = feed_urls()
     for item in source_url or []:
         name, sep, url = item.partition("=")
@@ -46,6 +46,8 @@ def update(
 @db_app.command()
 def status(db: DbPath = None) -> None:
     """When the database was built and what each source contributed."""
+    from .vulndb.store import VulnDB
+
     path = db or vulndb_path()
     vulndb = VulnDB.open(path)
     meta = vulndb.metadata()
@@ -58,6 +60,8 @@ def status(db: DbPath = None) -> None:
 @db_app.command("export")
 def export_command(target: Path, db: DbPath = None) -> None:
     """Write the database to one compressed, checksummed file (for air-gapped clusters)."""
+    from .vulndb.update import export_db
+
     digest = export_db(db or vulndb_path(), target)
     typer.echo(f"exported to {target} (sha256 {digest})")
 
@@ -65,5 +69,7 @@ def export_command(target: Path, db: DbPath = None) -> None:
 @db_app.command("import")
 def import_command(source: Annotated[Path, typer.Argument(exists=True, dir_okay=False)], db: DbPath = None) -> None:
     """Verify and install a database exported with `layerwatch db export`."""
+    from .vulndb.update import import_db
+
     digest = import_db(source, db or vulndb_path())
     typer.echo(f"imported {source} (sha256 {digest})")

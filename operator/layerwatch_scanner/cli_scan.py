@@ -11,13 +11,12 @@ from layerwatch_api.severity import Severity
 from . import cli_options as opt
 from .cli import app
 from .errors import LayerwatchError
-from .layers.cache import LayerCache
 from .paths import layer_cache_path, vulndb_path
 from .progress import progress_bar
-from .report.findings import RENDERERS
-from .scanning import rematch, scan_image
-from .vex import apply_vex, load_vex
-from .vulndb.store import VulnDB
+
+# Matching and reporting modules are imported by the commands that use them: `layerwatch sbom`
+# and `--help` start faster without univers, python-debian and the report writers.
+FORMATS = ("table", "json", "sarif", "cyclonedx-json")
 
 DbPath = Annotated[Path | None, typer.Option("--db", help="vulnerability database (default ~/.cache/layerwatch)")]
 
@@ -46,8 +45,12 @@ def scan(
     no_cache: opt.NoCache = False,
 ) -> None:
     """Find the vulnerable packages in IMAGE, with fixed versions and what to rebuild."""
-    if output not in RENDERERS:
-        raise typer.BadParameter(f"unknown format {output!r}; choose from {', '.join(RENDERERS)}", param_hint="-o")
+    if output not in FORMATS:
+        raise typer.BadParameter(f"unknown format {output!r}; choose from {', '.join(FORMATS)}", param_hint="-o")
+    from .report.findings import RENDERERS
+    from .scanning import scan_image
+    from .vex import apply_vex, load_vex
+
     threshold = None
     if fail_on:
         threshold = Severity.parse(fail_on)
@@ -73,6 +76,10 @@ def scan(
 @app.command("rematch")
 def rematch_command(db: DbPath = None, cache: opt.CacheDir = None) -> None:
     """Re-match every cached image against the current database; print what changed."""
+    from .layers.cache import LayerCache
+    from .scanning import rematch
+    from .vulndb.store import VulnDB
+
     vulndb = VulnDB.open(db or vulndb_path())
     try:
         diffs = rematch(LayerCache(cache or layer_cache_path()), vulndb)

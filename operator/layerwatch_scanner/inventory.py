@@ -62,6 +62,7 @@ def build_inventory(
     inventory = build(manifest.reference, manifest.index_digest or manifest.digest, manifest.platform,
                       [results[i] for i in range(total)])
     inventory.warnings[:0] = getattr(source, "warnings", [])
-    if cacheable and cache:
+    # a warm rescan of a known image changes nothing stored: skip the write (it is most of its time)
+    if cacheable and cache and (missing or not cache.has_inventory(inventory.digest)):
         cache.store_inventory(inventory)
     return inventory

@@ -48,12 +48,10 @@ class GoCataloger:
         return is_executable(mode) and 4096 <= size <= MAX_BINARY and not path.endswith((".sh", ".py", ".pl"))
 
     def catalog(self, file) -> list[Package]:  # type: ignore[no-untyped-def]
-        data = file.read()
-        if data[:4] != b"\x7fELF" and data[:2] != b"MZ" and data[:4] not in (b"\xcf\xfa\xed\xfe", b"\xfe\xed\xfa\xcf"):
+        data = _buildinfo_region(file)
+        if data is None:
             return []
-        at = data.find(MAGIC)
-        if at < 0:
-            return []
+        at = 0
         header = data[at:at + 32]
         if len(header) < 32:
             raise CatalogError(f"{file.path}: truncated Go build info")
@@ -67,6 +65,34 @@ class GoCataloger:
         if len(modinfo) >= 2 * _SENTINEL_LEN:
             modinfo = modinfo[_SENTINEL_LEN:-_SENTINEL_LEN]
         return parse_modinfo(modinfo, go_version, file.path)
+
+
+_EXECUTABLE_MAGIC = (b"\x7fELF", b"MZ", b"\xcf\xfa\xed\xfe", b"\xfe\xed\xfa\xcf")
+_CHUNK = 4 * 1024 * 1024
+_REGION = 2 * 1024 * 1024  # build info: a 32-byte header and two strings, well under this
+
+
+def _buildinfo_region(file) -> bytes | None:  # noqa: ANN001 - a CatalogFile, seekable when it has open()
+    """The bytes from the build-info magic on, found by scanning the file in chunks: a large
+    binary is never held whole in memory."""
+    if not hasattr(file, "open"):
+        data = file.read()
+        at = data.find(MAGIC) if data.startswith(_EXECUTABLE_MAGIC) else -1
+        return data[at:at + _REGION] if at >= 0 else None
+    f = file.open()
+    if not f.read(4).startswith(_EXECUTABLE_MAGIC):
+        return None
+    f.seek(0)
+    offset, tail = 0, b""
+    while chunk := f.read(_CHUNK):
+        window = tail + chunk
+        at = window.find(MAGIC)
+        if at >= 0:
+            f.seek(offset - len(tail) + at)
+            return f.read(_REGION)
+        tail = window[-len(MAGIC):]
+        offset += len(chunk)
+    return None
 
 
 def parse_modinfo(modinfo: str, go_version: str, path: str) -> list[Package]:

@@ -21,7 +21,7 @@ class RustCataloger:
         return is_executable(mode) and 4096 <= size <= MAX_BINARY
 
     def catalog(self, file) -> list[Package]:  # type: ignore[no-untyped-def]
-        section = find_section(file.read(), ".dep-v0")
+        section = find_section(file.open() if hasattr(file, "open") else file.read(), ".dep-v0")
         if section is None:
             return []
         try:

@@ -98,6 +98,9 @@ class LayerCache:
             conn.execute("INSERT OR REPLACE INTO inventories VALUES (?, ?, ?, ?)",
                          (inventory.digest, inventory.image, _pack(inventory.to_dict()), time.time()))
 
+    def has_inventory(self, digest: str) -> bool:
+        return self._conn().execute("SELECT 1 FROM inventories WHERE digest = ?", (digest,)).fetchone() is not None
+
     def load_inventory(self, digest: str) -> Inventory | None:
         row = self._conn().execute("SELECT inventory FROM inventories WHERE digest = ?", (digest,)).fetchone()
         return Inventory.from_dict(_unpack(row[0])) if row else None  # type: ignore[arg-type]

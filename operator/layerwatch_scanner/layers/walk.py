@@ -6,6 +6,7 @@ a cataloger asks for are kept (in memory when small, spooled to a temp file when
 
 from __future__ import annotations
 
+import io
 import posixpath
 import stat
 import tempfile
@@ -140,6 +141,14 @@ class WantedFile:
         assert self._spool is not None
         self._spool.seek(0)
         return self._spool.read()
+
+    def open(self) -> IO[bytes]:
+        """A seekable view, for catalogers that need a few regions of a large file (binaries)."""
+        if self._data is not None:
+            return io.BytesIO(self._data)
+        assert self._spool is not None
+        self._spool.seek(0)
+        return self._spool
 
     def close(self) -> None:
         if self._spool is not None:

@@ -106,3 +106,27 @@ def test_ruby_gemspecs(spec: str, expected: tuple) -> None:
 def test_ruby_refuses_code_it_cannot_read_literally() -> None:
     with pytest.raises(CatalogError, match="literal name"):
         ruby.CATALOGER.catalog(file_at("/g/specifications/x.gemspec", b"s.name = compute_name()\n"))
+
+
+def test_binaries_read_in_place_through_the_layer_walker_give_the_same_packages() -> None:
+    """In a layer, binaries are scanned through a seekable view (large ones from a spool file),
+    not loaded whole; the result must equal reading the bytes."""
+    from layerwatch_scanner.layers import walk
+    from tests.support.images import file as layer_file
+    from tests.support.images import make_layer
+
+    go_bin = (LANG / "go/binaries/binary_with_module_replacement-linux-amd64").read_bytes()
+    rust_bin = (LANG / "rust/binaries/uses_serde_json").read_bytes()
+    layer = make_layer([layer_file("usr/bin/goapp", go_bin, mode=0o755),
+                        layer_file("usr/bin/rustapp", rust_bin, mode=0o755)], compression="none")
+    spool = walk.SPOOL_THRESHOLD
+    try:
+        walk.SPOOL_THRESHOLD = 1024 * 1024  # force the 2 MB Go binary through the spool file
+        result = walk.catalog_layer(io.BytesIO(layer.blob), layer.digest, [golang.CATALOGER, rust.CATALOGER], "img")
+    finally:
+        walk.SPOOL_THRESHOLD = spool
+    expected_go = golang.CATALOGER.catalog(file_at("/usr/bin/goapp", go_bin))
+    expected_rust = rust.CATALOGER.catalog(file_at("/usr/bin/rustapp", rust_bin))
+    assert [(p.name, p.version) for p in result.files["/usr/bin/goapp"]] == [(p.name, p.version) for p in expected_go]
+    assert [(p.name, p.version) for p in result.files["/usr/bin/rustapp"]] == [(p.name, p.version) for p in expected_rust]
+    assert expected_go and len(expected_rust) == 11 and not result.warnings
