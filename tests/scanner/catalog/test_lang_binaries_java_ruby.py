@@ -112,6 +112,7 @@ def test_binaries_read_in_place_through_the_layer_walker_give_the_same_packages(
     """In a layer, binaries are scanned through a seekable view (large ones from a spool file),
     not loaded whole; the result must equal reading the bytes."""
     from layerwatch_scanner.layers import walk
+
     from tests.support.images import file as layer_file
     from tests.support.images import make_layer
 
