@@ -8,6 +8,7 @@ through the `layerwatch.commands` entry-point group, so this core never imports 
 from __future__ import annotations
 
 import importlib
+import os
 import sys
 from importlib.metadata import entry_points
 
@@ -15,14 +16,19 @@ import typer
 
 from .errors import LayerwatchError
 
+EXIT_CODES = """Exit codes: 0 nothing at or above the --fail-on gate; 1 the gate failed; 2 any error
+(bad input, unwritable output, missing or stale advisory data)."""
+
+# Help is plain text (rich_markup_mode=None): option help such as "os/arch[/variant]" must
+# never be parsed as markup, whatever rich/typer versions are installed.
 app = typer.Typer(
     name="layerwatch",
-    help="Container-image vulnerability scanning: inventory, matching, operator and webhook.",
+    help="Container-image vulnerability scanning: inventory, matching, operator and webhook.\n\n" + EXIT_CODES,
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     add_completion=False,
+    rich_markup_mode=None,
 )
-
 
 
 @app.callback()
@@ -43,9 +49,38 @@ def _load_commands() -> None:
 
 
 def main() -> None:
-    _load_commands()
+    """Run the CLI. Every failure ends in one line on stderr and exit 2 (1 is reserved for the
+    --fail-on gate); LAYERWATCH_DEBUG=1 shows the traceback of an unexpected error."""
+    # click's exceptions, or the copy of click that newer typer releases vendor
+    click_errors = sys.modules[typer.BadParameter.__module__]
+    no_args_is_help = getattr(click_errors, "NoArgsIsHelpError", ())
     try:
-        app()
-    except LayerwatchError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        _load_commands()
+        code = app(standalone_mode=False)
+    except no_args_is_help as exc:  # a bare `layerwatch` / `layerwatch db`: the help, exit 2
+        ctx = getattr(exc, "ctx", None)
+        print(ctx.get_help() if ctx else exc, file=sys.stderr)
         sys.exit(2)
+    except click_errors.ClickException as exc:  # usage errors: one line naming the option, exit 2
+        _fail(exc.format_message().replace("\n", " "))
+    except typer.Abort:
+        print("aborted", file=sys.stderr)
+        sys.exit(130)
+    except LayerwatchError as exc:
+        _fail(str(exc))
+    except OSError as exc:
+        where = f"{exc.filename}: " if exc.filename else ""
+        _fail(f"{where}{exc.strerror or exc}")
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        sys.exit(130)
+    except Exception as exc:  # noqa: BLE001 - a bug must still not look like "vulnerable" (exit 1)
+        if os.environ.get("LAYERWATCH_DEBUG"):
+            raise
+        _fail(f"unexpected {type(exc).__name__}: {exc} (set LAYERWATCH_DEBUG=1 for the traceback)")
+    sys.exit(code if isinstance(code, int) else 0)
+
+
+def _fail(message: str) -> None:
+    print(f"error: {message}", file=sys.stderr)
+    sys.exit(2)

@@ -9,10 +9,12 @@ import typer
 
 from .cli import app
 from .config import feed_urls
+from .errors import LayerwatchError
 from .paths import vulndb_path
 from .progress import progress_bar
 
-db_app = typer.Typer(help="Download, inspect and move the vulnerability database.", no_args_is_help=True)
+db_app = typer.Typer(help="Download, inspect and move the vulnerability database.", no_args_is_help=True,
+                     rich_markup_mode=None)
 app.add_typer(db_app, name="db")
 DbPath = Annotated[Path | None, typer.Option("--db", help="database file (default ~/.cache/layerwatch/vulndb.sqlite)")]
 
@@ -37,10 +39,17 @@ def update(
         report = update_db(path, source or None, urls, progress)
     for r in report.results:
         line = f"{r.name:<14} {r.status:<13} {r.records:>8} records"
+        if r.malformed:
+            line += f"  ({r.malformed} versions the scheme cannot read: `layerwatch db status`)"
         typer.echo(line + (f"  error: {r.error}" if r.error else ""))
+    if not report.installed:
+        kept = "the database in service is unchanged" if path.exists() else "no database was created"
+        raise LayerwatchError(f"every source failed, {kept} ({path})")
     typer.echo(f"database: {path}")
     if report.failed:
-        raise typer.Exit(1)
+        names = ", ".join(r.name for r in report.failed)
+        raise LayerwatchError(f"{len(report.failed)} source(s) failed ({names}); their previous records, if any, "
+                              f"were kept and `layerwatch scan` reports images that need them as not covered")
 
 
 @db_app.command()
@@ -54,6 +63,9 @@ def status(db: DbPath = None) -> None:
     typer.echo(f"database:   {path}\nbuilt at:   {meta.built_at}\nschema:     {meta.schema_version}")
     for name, src in meta.sources.items():
         typer.echo(f"{name:<14} {src.records:>8} records  last success {src.last_success}  {src.url}")
+        if src.malformed:
+            typer.echo(f"{'':<14} {src.malformed} versions its ecosystem's scheme cannot read, e.g. "
+                       + "; ".join(src.malformed_samples[:3]))
     vulndb.close()
 
 
@@ -62,6 +74,9 @@ def export_command(target: Path, db: DbPath = None) -> None:
     """Write the database to one compressed, checksummed file (for air-gapped clusters)."""
     from .vulndb.update import export_db
 
+    if target.is_dir() or not target.parent.is_dir():
+        raise typer.BadParameter(f"{target}: " + ("is a directory" if target.is_dir()
+                                                  else f"directory {target.parent} does not exist"), param_hint="TARGET")
     digest = export_db(db or vulndb_path(), target)
     typer.echo(f"exported to {target} (sha256 {digest})")
 

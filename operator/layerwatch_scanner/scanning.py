@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from .inventory import build_inventory
 from .layers.cache import LayerCache
+from .match.coverage import DEFAULT_MAX_AGE, Coverage, coverage_of
 from .match.findings import Finding
 from .match.matcher import match_inventory
 from .match.remediation import LayerAdvice, remediate
@@ -22,18 +24,36 @@ class ScanResult:
     findings: list[Finding]
     remediation: list[LayerAdvice]
     database: DBMetadata
+    coverage: Coverage = field(default_factory=Coverage)
+    problems: list[str] = field(default_factory=list)  # versions that could not be read, per advisory
     suppressed: list[Finding] = field(default_factory=list)  # by VEX
 
+    @property
+    def warnings(self) -> list[str]:
+        """Everything the user must hear about, besides the findings (stderr, report, conditions)."""
+        return [*self.inventory.warnings, *(g.message for g in self.coverage.gaps), *self.coverage.notes,
+                *self.problems]
 
-def match(inventory: Inventory, db: VulnDB, cache: LayerCache | None = None) -> ScanResult:
-    findings = match_inventory(inventory, db)
+
+def coverage_for(inventory: Inventory, db: VulnDB, max_age: dt.timedelta | None = DEFAULT_MAX_AGE) -> Coverage:
+    meta = db.metadata()
+    return coverage_of(inventory, db.sources_by_ecosystem(),
+                       {name: src.last_success for name, src in meta.sources.items()}, max_age)
+
+
+def match(inventory: Inventory, db: VulnDB, cache: LayerCache | None = None,
+          max_age: dt.timedelta | None = DEFAULT_MAX_AGE) -> ScanResult:
+    problems: list[str] = []
+    findings = match_inventory(inventory, db, problems)
     if cache is not None:
         cache.store_match(inventory.digest, [f.to_dict() for f in findings])
-    return ScanResult(inventory, findings, remediate(inventory, findings), db.metadata())
+    return ScanResult(inventory, findings, remediate(inventory, findings), db.metadata(),
+                      coverage_for(inventory, db, max_age), problems)
 
 
 def scan_image(spec: str, db_path: Path | str, options: SourceOptions | None = None,
-               cache: LayerCache | None = None, progress=None) -> ScanResult:  # noqa: ANN001
+               cache: LayerCache | None = None, progress=None,  # noqa: ANN001
+               max_age: dt.timedelta | None = DEFAULT_MAX_AGE) -> ScanResult:
     db = VulnDB.open(db_path)  # fail fast, before any download, when there is no database
     try:
         source = open_source(spec, options)
@@ -41,7 +61,7 @@ def scan_image(spec: str, db_path: Path | str, options: SourceOptions | None = N
             inventory = build_inventory(source, cache=cache, progress=progress)
         finally:
             source.close()
-        return match(inventory, db, cache)
+        return match(inventory, db, cache, max_age)
     finally:
         db.close()
 

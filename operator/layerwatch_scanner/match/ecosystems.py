@@ -14,6 +14,23 @@ from ..model import APK, CARGO, DEB, GEM, GOLANG, MAVEN, NPM, PYPI, RPM, OSInfo,
 
 Lookup = tuple[str, str, str]  # (ecosystem, package, scheme)
 RHEL_FAMILY = {"rhel", "centos", "rocky", "almalinux", "ol"}
+# Distributions matched against a relative's advisories until they get their own feed: the
+# coverage report says so, because package versions and fixes of a rebuild can differ.
+RELATIVE_DATA = {"centos": "rhel", "rocky": "rhel", "almalinux": "rhel", "ol": "rhel"}
+
+# Ecosystem family (the part of the key before ":") -> the version scheme its records use.
+ECOSYSTEM_SCHEMES = {
+    "debian": "dpkg", "ubuntu": "dpkg", "ubuntu-pro": "dpkg", "alpine": "apk", "rhel": "rpm",
+    "PyPI": "pep440", "npm": "semver", "Go": "go", "Maven": "maven", "RubyGems": "gem", "crates.io": "semver",
+}
+
+
+def family(ecosystem: str) -> str:
+    return ecosystem.split(":", 1)[0]
+
+
+def scheme_for(ecosystem: str) -> str | None:
+    return ECOSYSTEM_SCHEMES.get(family(ecosystem))
 
 
 def _deb(pkg: Package, os: OSInfo | None) -> Lookup | None:
@@ -42,6 +59,8 @@ def _apk(pkg: Package, os: OSInfo | None) -> Lookup | None:
 def _rpm(pkg: Package, os: OSInfo | None) -> Lookup | None:
     if os is None or not ({os.id} | set(os.id_like)) & RHEL_FAMILY or not os.version_id:
         return None
+    if os.id not in RHEL_FAMILY:
+        return None  # an rpm distribution that only says it is "like" RHEL (Amazon, Mariner): not covered
     return f"rhel:{os.version_id.split('.')[0]}", pkg.source_name or pkg.name, "rpm"
 
 

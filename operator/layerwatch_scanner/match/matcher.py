@@ -16,7 +16,7 @@ from ..vulndb.records import STATUS_FIXED, STATUS_NOT_AFFECTED, Affected
 from ..vulndb.store import VulnDB
 from .ecosystems import lookup_for
 from .findings import Finding, sort_findings
-from .versions import compare
+from .versions import compare, is_valid
 
 # When two feeds report the same id for the same package, the distribution's own word wins.
 SOURCE_PRIORITY = ["debian", "ubuntu", "alpine", "redhat", "ghsa"]
@@ -54,12 +54,17 @@ def _source_rank(source: str) -> int:
     return SOURCE_PRIORITY.index(source) if source in SOURCE_PRIORITY else len(SOURCE_PRIORITY)
 
 
-def match_package(pkg: Package, inventory: Inventory, db: VulnDB) -> list[Finding]:
+def match_package(pkg: Package, inventory: Inventory, db: VulnDB, problems: list[str] | None = None) -> list[Finding]:
+    """Findings for one package. Versions the scheme cannot read are never dropped silently:
+    each is described in `problems` (the scan's warnings)."""
     lookup = lookup_for(pkg, inventory.os)
     if lookup is None:
         return []
     ecosystem, name, scheme = lookup
     records = sorted(db.affected(ecosystem, name), key=lambda r: _source_rank(r.source))
+    if records and problems is not None and not is_valid(scheme, pkg.version):
+        problems.append(f"{pkg.type} package {pkg.name}: installed version {pkg.version!r} is not a valid {scheme} "
+                        f"version; its {len(records)} advisories were compared as {scheme} orders it")
     by_id: dict[str, Finding] = {}
     settled: set[str] = set()  # ids a higher-priority source already decided
     for record in records:
@@ -67,8 +72,11 @@ def match_package(pkg: Package, inventory: Inventory, db: VulnDB) -> list[Findin
             continue
         try:
             hit, fixed = affected_fix(pkg.version, record, scheme)
-        except ValueError:
-            continue  # a version this scheme cannot read (vendor-specific strings): no claim either way
+        except ValueError as exc:
+            if problems is not None:
+                problems.append(f"{record.vuln_id} ({record.source}) for {pkg.type} package {pkg.name} "
+                                f"{pkg.version}: not decided, {exc}")
+            continue
         if record.module and record.module != pkg.metadata.get("modularitylabel", "").rsplit(":", 2)[0]:
             continue  # a fix for another module stream does not apply
         settled.add(record.vuln_id)
@@ -83,10 +91,10 @@ def match_package(pkg: Package, inventory: Inventory, db: VulnDB) -> list[Findin
     return list(by_id.values())
 
 
-def match_inventory(inventory: Inventory, db: VulnDB) -> list[Finding]:
+def match_inventory(inventory: Inventory, db: VulnDB, problems: list[str] | None = None) -> list[Finding]:
     findings: list[Finding] = []
     for pkg in inventory.packages:
-        findings.extend(match_package(pkg, inventory, db))
+        findings.extend(match_package(pkg, inventory, db, problems))
     infos = db.infos([f.id for f in findings])
     for finding in findings:
         info = infos.get(finding.id)

@@ -22,6 +22,10 @@ def render_table(result: ScanResult) -> str:
     for f in result.findings:
         counts[f.severity] = counts.get(f.severity, 0) + 1
     summary = ", ".join(f"{n} {sev}" for sev, n in counts.items()) or "no vulnerabilities"
+    if not result.coverage.complete:
+        summary += " in the covered parts (coverage incomplete: see NOT COVERED below)"
+    elif not inv.packages:
+        summary += " (nothing was cataloged)"
     out = io.StringIO()
     console = Console(file=out, width=160, force_terminal=False, color_system=None)
     console.print(f"{inv.image} ({describe_os(inv.os)}) — {len(inv.packages)} packages, {summary}")
@@ -45,8 +49,10 @@ def render_table(result: ScanResult) -> str:
                           + ", ".join(f"{u.package} {u.version} -> {u.fixed_version}" for u in fixable))
     if result.suppressed:
         console.print(f"{len(result.suppressed)} findings suppressed by VEX (not_affected)")
-    for warning in inv.warnings:
-        console.print(f"warning: {warning}")
+    # Uncovered parts belong in the report (they qualify every line above); other warnings go
+    # to stderr only, so a report on stdout stays clean to parse.
+    for gap in result.coverage.gaps:
+        console.print(f"NOT COVERED ({gap.kind}): {gap.message}")
     return out.getvalue()
 
 
@@ -61,7 +67,8 @@ def render_json(result: ScanResult) -> str:
                         for a in result.remediation],
         "database": {"built_at": result.database.built_at,
                      "sources": {n: s.last_success for n, s in result.database.sources.items()}},
-        "warnings": result.inventory.warnings,
+        "coverage": result.coverage.to_dict(),
+        "warnings": result.warnings,
         "tool": {"name": "layerwatch", "version": __version__},
     }
     return json.dumps(doc, indent=2)
@@ -85,7 +92,7 @@ def render_sarif(result: ScanResult) -> str:
     doc = {"$schema": "https://json.schemastore.org/sarif-2.1.0.json", "version": "2.1.0",
            "runs": [{"tool": {"driver": {"name": "layerwatch", "version": __version__,
                                          "informationUri": "https://github.com/layerwatch/layerwatch", "rules": rules}},
-                     "results": results}]}
+                     "results": results, "properties": {"coverage": result.coverage.to_dict()}}]}
     return json.dumps(doc, indent=2)
 
 

@@ -15,13 +15,15 @@ from pathlib import Path
 from ..errors import VulnDBError
 from .records import Affected, Range, VulnInfo
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: per-source ecosystems and malformed-version counts (coverage)
 _SCHEMA = """
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE sources (
     name TEXT PRIMARY KEY, url TEXT NOT NULL, etag TEXT, last_modified TEXT,
-    records INTEGER NOT NULL, last_success TEXT NOT NULL
+    records INTEGER NOT NULL, last_success TEXT NOT NULL,
+    malformed INTEGER NOT NULL DEFAULT 0, malformed_samples TEXT NOT NULL DEFAULT '[]'
 );
+CREATE TABLE source_ecosystems (source TEXT NOT NULL, ecosystem TEXT NOT NULL, records INTEGER NOT NULL);
 CREATE TABLE affected (
     ecosystem TEXT NOT NULL, package TEXT NOT NULL, vuln_id TEXT NOT NULL, source TEXT NOT NULL,
     status TEXT NOT NULL, ranges TEXT NOT NULL, versions TEXT NOT NULL, severity TEXT NOT NULL,
@@ -45,6 +47,8 @@ class SourceMeta:
     last_modified: str = ""
     records: int = 0
     last_success: str = ""
+    malformed: int = 0  # versions in its records that the ecosystem's scheme cannot read
+    malformed_samples: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -105,8 +109,9 @@ class VulnDBWriter:
             self.add_info(_info_from_row(row))
 
     def set_source(self, name: str, meta: SourceMeta) -> None:
-        self._db.execute("INSERT OR REPLACE INTO sources VALUES (?,?,?,?,?,?)",
-                         (name, meta.url, meta.etag, meta.last_modified, meta.records, meta.last_success))
+        self._db.execute("INSERT OR REPLACE INTO sources VALUES (?,?,?,?,?,?,?,?)",
+                         (name, meta.url, meta.etag, meta.last_modified, meta.records, meta.last_success,
+                          meta.malformed, json.dumps(meta.malformed_samples[:10])))
 
     def close(self) -> None:
         self._db.executemany(
@@ -115,6 +120,7 @@ class VulnDBWriter:
               json.dumps(i.aliases)) for i in self._infos.values()],
         )
         self._db.executescript(_INDEXES)
+        self._db.execute("INSERT INTO source_ecosystems SELECT source, ecosystem, count(*) FROM affected GROUP BY 1, 2")
         self._db.execute("INSERT INTO meta VALUES ('built_at', ?)", (datetime.now(UTC).isoformat(timespec="seconds"),))
         self._db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
         self._db.commit()
@@ -181,6 +187,13 @@ class VulnDB:
                 found[row[0]] = _info_from_row(row)
         return found
 
+    def sources_by_ecosystem(self) -> dict[str, dict[str, int]]:
+        """ecosystem -> {source: records}: what coverage checks an image against."""
+        held: dict[str, dict[str, int]] = {}
+        for source, ecosystem, records in self._db.execute("SELECT * FROM source_ecosystems"):
+            held.setdefault(ecosystem, {})[source] = records
+        return held
+
     def ecosystems(self) -> list[str]:
         return [r[0] for r in self._db.execute("SELECT DISTINCT ecosystem FROM affected ORDER BY 1")]
 
@@ -192,7 +205,7 @@ class VulnDB:
     def metadata(self) -> DBMetadata:
         built = self._db.execute("SELECT value FROM meta WHERE key = 'built_at'").fetchone()
         sources = {row[0]: SourceMeta(url=row[1], etag=row[2] or "", last_modified=row[3] or "", records=row[4],
-                                      last_success=row[5])
+                                      last_success=row[5], malformed=row[6], malformed_samples=json.loads(row[7]))
                    for row in self._db.execute("SELECT * FROM sources ORDER BY name")}
         return DBMetadata(schema_version=SCHEMA_VERSION, built_at=built[0] if built else "", sources=sources)
 

@@ -21,6 +21,8 @@ from ..errors import FeedError, LayerwatchError, VulnDBError
 from ..feeds import all_feeds
 from ..feeds.base import Feed
 from ..interfaces import Progress
+from ..match.ecosystems import scheme_for
+from ..match.versions import is_valid
 from .fetch import fetch
 from .records import Affected
 from .store import SourceMeta, VulnDB, VulnDBWriter
@@ -37,16 +39,37 @@ class SourceResult:
     status: str  # "updated", "not-modified", "kept" (failed, previous records kept), "failed"
     records: int = 0
     error: str = ""
+    malformed: int = 0
 
 
 @dataclass
 class UpdateReport:
     db_path: Path
     results: list[SourceResult] = field(default_factory=list)
+    installed: bool = False  # False when every source failed: the database in service is untouched
 
     @property
     def failed(self) -> list[SourceResult]:
         return [r for r in self.results if r.error]
+
+
+class _Malformed:
+    """Counts the versions of one source's records that their ecosystem's scheme rejects."""
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.samples: list[str] = []
+
+    def check(self, record: Affected) -> None:
+        name = scheme_for(record.ecosystem)
+        if name is None:
+            return
+        for version in [v for r in record.ranges for v in (r.introduced, r.fixed, r.last_affected) if v] \
+                + record.versions:
+            if not is_valid(name, version):
+                self.count += 1
+                if len(self.samples) < 10:
+                    self.samples.append(f"{record.vuln_id} {record.package}: {version!r}")
 
 
 def _now() -> str:
@@ -82,16 +105,19 @@ def _update_source(feed: Feed, url: str, writer: VulnDBWriter, previous: VulnDB 
                 raise FeedError(f"{feed.name}: {file_url} answered 304 but there is no previous database")
             count = writer.copy_source_from(previous, feed.name)
             writer.set_source(feed.name, SourceMeta(url=url, etag=etag, last_modified=modified, records=count,
-                                                    last_success=_now()))
-            return SourceResult(feed.name, "not-modified", count)
+                                                    last_success=_now(), malformed=old_meta.malformed if old_meta else 0,
+                                                    malformed_samples=old_meta.malformed_samples if old_meta else []))
+            return SourceResult(feed.name, "not-modified", count, malformed=old_meta.malformed if old_meta else 0)
         if fetched.missing:
             if feed.optional_files and not single:
                 continue
             raise FeedError(f"{feed.name}: {file_url} not found (HTTP 404 or missing file)")
         new_etag, new_modified = fetched.etag, fetched.last_modified
         pending.extend(feed.parse(file_url, fetched.path))  # type: ignore[arg-type]
+    malformed = _Malformed()
     for record in pending:
         if isinstance(record, Affected):
+            malformed.check(record)
             writer.add_affected(record)
             records += 1
         else:
@@ -100,8 +126,9 @@ def _update_source(feed: Feed, url: str, writer: VulnDBWriter, previous: VulnDB 
     if records == 0:
         raise FeedError(f"{feed.name}: {url} yielded no records")
     writer.set_source(feed.name, SourceMeta(url=url, etag=new_etag, last_modified=new_modified, records=records,
-                                            last_success=_now()))
-    return SourceResult(feed.name, "updated", records)
+                                            last_success=_now(), malformed=malformed.count,
+                                            malformed_samples=malformed.samples))
+    return SourceResult(feed.name, "updated", records, malformed=malformed.count)
 
 
 def update_db(db_path: Path | str, sources: list[str] | None = None, urls: dict[str, str] | None = None,
@@ -143,7 +170,10 @@ def update_db(db_path: Path | str, sources: list[str] | None = None, urls: dict[
                         writer.set_source(name, old_meta)
                     report.results.append(SourceResult(name, "kept" if kept else "failed", kept, str(exc)))
         writer.close()
+        if all(r.error for r in report.results):
+            return report  # every source failed: never install (or replace with) a database without them
         os.replace(tmp, db_path)
+        report.installed = True
     finally:
         if own_client:
             client.close()
