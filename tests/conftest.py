@@ -7,11 +7,30 @@ Without it they are deselected with a notice — except under CI=true, where tha
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 from pathlib import Path
 
 import pytest
 
 TESTDATA = Path(__file__).parent / "testdata"
+_HOME = Path(tempfile.mkdtemp(prefix="layerwatch-test-home-"))
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Tests never touch the real ~/.cache, ~/.config or $HOME: every process they start,
+    and the code they import, sees a throw-away home (docker config included)."""
+    for var, sub in (("HOME", ""), ("XDG_CACHE_HOME", ".cache"), ("XDG_CONFIG_HOME", ".config"),
+                     ("DOCKER_CONFIG", ".docker")):
+        path = _HOME / sub
+        path.mkdir(parents=True, exist_ok=True)
+        os.environ[var] = str(path)
+    for var in ("LAYERWATCH_CACHE_DIR", "LAYERWATCH_DB_PATH", "LAYERWATCH_CONFIG", "REGISTRY_AUTH_FILE"):
+        os.environ.pop(var, None)
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    shutil.rmtree(_HOME, ignore_errors=True)
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

@@ -23,7 +23,8 @@ EXIT_CODES = """Exit codes: 0 nothing at or above the --fail-on gate; 1 the gate
 # never be parsed as markup, whatever rich/typer versions are installed.
 app = typer.Typer(
     name="layerwatch",
-    help="Container-image vulnerability scanning: inventory, matching, operator and webhook.\n\n" + EXIT_CODES,
+    help="Container-image vulnerability scanning: inventory, matching, operator and webhook.",
+    epilog=EXIT_CODES,
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     add_completion=False,

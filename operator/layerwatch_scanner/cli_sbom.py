@@ -33,6 +33,7 @@ def sbom(
     """List every OS and language package in IMAGE with its Package URL and the layer that added it."""
     if output not in RENDERERS:
         raise typer.BadParameter(f"unknown format {output!r}; choose from {', '.join(RENDERERS)}", param_hint="-o")
+    opt.check_output_file(file)
     options = opt.source_options(platform, username, password_stdin, ca_cert, insecure_registry, allow_host, deny_host)
     layer_cache = opt.open_cache(cache, no_cache)
     source = open_source(image, options)
@@ -41,4 +42,8 @@ def sbom(
             inventory = build_inventory(source, cache=layer_cache, progress=progress)
     finally:
         source.close()
+    for warning in inventory.warnings:
+        typer.echo(f"warning: {warning}", err=True)
+    if not inventory.packages:
+        typer.echo(f"warning: {image}: nothing was cataloged (no package database or known package files)", err=True)
     opt.emit(RENDERERS[output](inventory), file)

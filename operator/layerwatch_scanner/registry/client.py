@@ -24,6 +24,7 @@ import httpx
 from .. import __version__
 from ..errors import AuthError, RegistryError
 from ..streams import ChunkReader
+from . import neterrors
 from .credentials import Credentials, lookup
 from .guard import HostGuard
 from .reference import Reference
@@ -106,13 +107,13 @@ class RegistryClient:
             self._http.get(f"https://{self.registry}/v2/")
             return "https"
         except httpx.ConnectError as exc:
-            if self.insecure:
+            # a certificate we do not trust means the server does speak TLS: plain HTTP would not help
+            if self.insecure and not neterrors.is_untrusted_certificate(exc):
                 log.debug("https to %s failed (%s); using plain http for an insecure registry", self.registry, exc)
                 return "http"
-            raise RegistryError(f"registry {self.registry} unreachable over https: {exc}. A registry without TLS "
-                                "must be named with --insecure-registry") from exc
+            raise RegistryError(f"registry {self.registry}: {neterrors.describe(exc, self.registry)}") from exc
         except httpx.HTTPError as exc:
-            raise RegistryError(f"registry {self.registry} unreachable: {exc}") from exc
+            raise RegistryError(f"registry {self.registry}: {neterrors.describe(exc, self.registry)}") from exc
 
     def _auth_header(self, scope: str) -> dict[str, str]:
         with self._lock:
@@ -148,7 +149,7 @@ class RegistryClient:
             self.token_requests += 1
             response = self._http.get(realm, params=query, auth=auth)
         except httpx.HTTPError as exc:
-            raise AuthError(f"{what}: token service {realm} unreachable: {exc}") from exc
+            raise AuthError(f"{what}: token service {realm}: {neterrors.describe(exc, realm_host)}") from exc
         if response.status_code in (401, 403):
             who = f"user {self.credentials.username!r}" if self.credentials else "anonymous access"
             raise AuthError(f"{what}: token service {realm} refused {who} (HTTP {response.status_code})")
@@ -191,7 +192,7 @@ class RegistryClient:
                 request = self._http.build_request(method, url, headers=headers)
                 response = self._http.send(request, stream=stream)
             except httpx.HTTPError as exc:
-                raise RegistryError(f"{what}: {method} {url} failed: {exc}") from exc
+                raise RegistryError(f"{what}: {method} {url}: {neterrors.describe(exc, urlsplit(url).netloc)}") from exc
             if response.status_code not in (301, 302, 303, 307, 308) or "location" not in response.headers:
                 return response
             target = urljoin(url, response.headers["location"])

@@ -28,7 +28,7 @@ def render_table(result: ScanResult) -> str:
         summary += " (nothing was cataloged)"
     out = io.StringIO()
     console = Console(file=out, width=160, force_terminal=False, color_system=None)
-    console.print(f"{inv.image} ({describe_os(inv.os)}) — {len(inv.packages)} packages, {summary}")
+    console.print(f"{inv.image} ({describe_os(inv.os)}) — {len(inv.packages)} packages, {summary}", soft_wrap=True)
     if result.findings:
         table = Table(show_lines=False)
         for col in ("PACKAGE", "INSTALLED", "FIXED IN", "VULNERABILITY", "SEVERITY", "LAYER"):
@@ -52,7 +52,7 @@ def render_table(result: ScanResult) -> str:
     # Uncovered parts belong in the report (they qualify every line above); other warnings go
     # to stderr only, so a report on stdout stays clean to parse.
     for gap in result.coverage.gaps:
-        console.print(f"NOT COVERED ({gap.kind}): {gap.message}")
+        console.print(f"NOT COVERED ({gap.kind}): {gap.message}", soft_wrap=True)
     return out.getvalue()
 
 

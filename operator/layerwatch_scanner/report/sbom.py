@@ -24,9 +24,7 @@ def render_table(inventory: Inventory) -> str:
         table.add_row(pkg.name, pkg.version, pkg.type, pkg.layer.split(":")[-1][:12])
     out = io.StringIO()
     Console(file=out, width=140, force_terminal=False, color_system=None).print(table)
-    for warning in inventory.warnings:
-        out.write(f"warning: {warning}\n")
-    return out.getvalue()
+    return out.getvalue()  # warnings go to stderr (cli_sbom), never into the report
 
 
 def render_json(inventory: Inventory) -> str:

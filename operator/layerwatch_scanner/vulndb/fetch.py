@@ -12,6 +12,7 @@ import httpx
 from .. import __version__
 from ..errors import FeedError
 from ..interfaces import Progress
+from ..registry import neterrors
 
 MAX_FEED_BYTES = 4 * 1024**3
 
@@ -64,7 +65,7 @@ def fetch(url: str, dest: Path, client: httpx.Client | None = None, etag: str = 
             return Fetched(dest, etag=response.headers.get("etag", ""),
                            last_modified=response.headers.get("last-modified", ""))
     except httpx.HTTPError as exc:
-        raise FeedError(f"{what}: download of {url} failed: {exc}") from exc
+        raise FeedError(f"{what}: download of {url} failed: {neterrors.describe(exc, urlsplit(url).netloc)}") from exc
     finally:
         if own:
             client.close()

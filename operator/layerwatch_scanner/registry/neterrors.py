@@ -1,0 +1,41 @@
+"""Network failures told apart, each with the hint that fits it: a DNS failure is not a TLS
+problem, and a refused connection is not an authentication one."""
+
+from __future__ import annotations
+
+import socket
+import ssl
+
+import httpx
+
+
+def _chain(exc: BaseException):  # noqa: ANN202 - the exception and its causes, outermost first
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        yield current
+        current = current.__cause__ or current.__context__
+
+
+def describe(exc: BaseException, host: str) -> str:
+    """One line for a failed connection to `host` (host[:port])."""
+    for cause in _chain(exc):
+        if isinstance(cause, socket.gaierror) or "Name or service not known" in str(cause) \
+                or "Temporary failure in name resolution" in str(cause):
+            return f"cannot resolve {host.rsplit(':', 1)[0]} (DNS lookup failed): check the name and the resolver"
+        if isinstance(cause, ssl.SSLCertVerificationError) or "CERTIFICATE_VERIFY_FAILED" in str(cause):
+            return (f"TLS certificate of {host} not trusted ({cause}): pass --ca-cert FILE for a private CA")
+        if isinstance(cause, ssl.SSLError) or any(word in str(cause) for word in ("WRONG_VERSION_NUMBER", "TLS", "SSL")):
+            return (f"TLS handshake with {host} failed ({cause}): a registry that serves plain HTTP must be named "
+                    "with --insecure-registry")
+        if isinstance(cause, ConnectionRefusedError) or "Connection refused" in str(cause):
+            return f"connection to {host} refused: is the registry running and the port right?"
+        if isinstance(cause, httpx.TimeoutException | socket.timeout | TimeoutError):
+            return f"connection to {host} timed out"
+    return f"connection to {host} failed: {exc}"
+
+
+def is_untrusted_certificate(exc: BaseException) -> bool:
+    return any(isinstance(c, ssl.SSLCertVerificationError) or "CERTIFICATE_VERIFY_FAILED" in str(c)
+               for c in _chain(exc))
