@@ -7,10 +7,13 @@ FROM ${PYTHON_IMAGE} AS build
 ENV PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_CACHE_DIR=1
 WORKDIR /src
 RUN python -m venv /opt/layerwatch
-COPY pyproject.toml README.md ./
+# Dependencies exactly as tested (hash-checked lock), then layerwatch itself without resolving
+# again; byte-compiled here, because the final root filesystem is read-only.
+COPY requirements.lock pyproject.toml README.md ./
 COPY operator ./operator
 COPY webhook ./webhook
-RUN /opt/layerwatch/bin/pip install --no-compile . \
+RUN /opt/layerwatch/bin/pip install --require-hashes --no-deps -r requirements.lock \
+    && /opt/layerwatch/bin/pip install --no-deps . \
     && /opt/layerwatch/bin/layerwatch --help > /dev/null
 
 # --- final: no compilers, no pip cache, a non-root user, state only under a mounted volume.
