@@ -107,8 +107,33 @@ def _judge_image(image: str, scan: ImageScan | None, policy: VulnerabilityPolicy
     spec = policy.spec
     if any(fnmatch.fnmatchcase(image, g) or fnmatch.fnmatchcase(normalize(image), g) for g in spec.exemptImages):
         return ImageOutcome(image, "allow", "exempt")
-    if scan is None or scan.status is None or scan.status.phase != "Scanned":
+    if scan is None or scan.status is None or scan.status.phase not in ("Scanned", "Incomplete"):
         return ImageOutcome(image, UNSCANNED_DECISION[spec.unscanned], "not scanned yet")
+    judged = _judge_findings(image, scan, policy, namespace, today)
+    if scan.status.phase == "Scanned":
+        return judged
+    # Incomplete: zero findings prove nothing. The `unscanned` action applies, or the known
+    # findings' verdict when that is stricter.
+    missing = _missing_data(scan)
+    unscanned = UNSCANNED_DECISION[spec.unscanned]
+    if DECISIONS.index(judged.decision) > DECISIONS.index(unscanned):
+        judged.reason = f"{judged.reason}; advisory data missing ({missing})"
+        return judged
+    return ImageOutcome(image, unscanned, f"advisory data missing ({missing})")
+
+
+def _missing_data(scan: ImageScan) -> str:
+    coverage = scan.status.coverage if scan.status else None
+    if coverage and coverage.gaps:
+        return ", ".join(f"{g.ecosystem}: {g.kind}" for g in coverage.gaps[:3]) + (
+            f" and {len(coverage.gaps) - 3} more" if len(coverage.gaps) > 3 else "")
+    return "see the ImageScan's AdvisoryDataMissing condition"
+
+
+def _judge_findings(image: str, scan: ImageScan, policy: VulnerabilityPolicy, namespace: str,
+                    today: dt.date) -> ImageOutcome:
+    spec = policy.spec
+    assert scan.status is not None
     findings = [f for f in scan.status.vulnerabilities
                 if not (spec.ignoreUnfixed and not f.fixedVersion) and not _excepted(f, image, namespace, policy, today)]
     over = [f for f in findings if Severity(f.severity).rank > spec.maxSeverity.rank]
@@ -141,6 +166,9 @@ def _message(outcome: PolicyOutcome) -> str:
             continue
         if img.reason == "not scanned yet":
             parts.append(f"image {img.image} has not been scanned yet")
+            continue
+        if img.reason.startswith("advisory data missing") and not img.findings:
+            parts.append(f"image {img.image} cannot be vouched for: {img.reason} (treated as unscanned)")
             continue
         listed = "; ".join(_describe(f) for f in img.findings)
         more = f"; and {img.more} more" if img.more else ""

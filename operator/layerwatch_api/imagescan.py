@@ -12,7 +12,10 @@ GROUP = "layerwatch.dev"
 VERSION = "v1alpha1"
 IMAGESCAN_PLURAL = "imagescans"
 
-Phase = Literal["Pending", "Scanning", "Scanned", "Failed"]
+# Incomplete: scanned, but the vulnerability database cannot vouch for part of the image (a feed
+# missing or stale, a distribution no feed covers). Never shown or treated as clean: the webhook
+# applies the policy's `unscanned` action, and the AdvisoryDataMissing condition says what is missing.
+Phase = Literal["Pending", "Scanning", "Scanned", "Incomplete", "Failed"]
 
 
 class _Model(BaseModel):
@@ -72,6 +75,20 @@ class DatabaseStatus(_Model):
     sources: dict[str, str] = Field(default_factory=dict)
 
 
+class CoverageGap(_Model):
+    kind: str = Field(description="missing-source, missing-release, unsupported-distribution, "
+                                  "unknown-distribution or stale")
+    ecosystem: str = Field(description="What is not covered: debian:12, PyPI, or the distribution")
+    packages: int = 0
+    message: str = ""
+
+
+class CoverageStatus(_Model):
+    complete: bool = True
+    gaps: list[CoverageGap] = Field(default_factory=list)
+    notes: list[str] = Field(default_factory=list, description="A relative's data used, nothing cataloged, ...")
+
+
 class ImageScanStatus(_Model):
     phase: Phase = "Pending"
     conditions: list[Condition] = Field(default_factory=list)
@@ -82,6 +99,7 @@ class ImageScanStatus(_Model):
     packages: int = 0
     usedBy: UsedBy = Field(default_factory=UsedBy)
     database: DatabaseStatus | None = None
+    coverage: CoverageStatus | None = None
     scannedAt: str = ""
     matchedAt: str = ""
     scannerVersion: str = Field(default="", description="layerwatch version that scanned it: a new one rescans")

@@ -211,8 +211,8 @@ async def imagescan_event(event: dict, body: kopf.Body, **_: Any) -> None:
     status = body.get("status") or {}
     name = body["metadata"]["name"]
     phase = status.get("phase")
-    if phase == "Scanned" and status.get("scannerVersion") == SCANNER_IDENTITY:
-        return
+    if phase in ("Scanned", "Incomplete") and status.get("scannerVersion") == SCANNER_IDENTITY:
+        return  # an Incomplete scan is re-evaluated by the re-match after each feed refresh
     if phase == "Failed" and not STATE.queue.due(name):
         return
     STATE.queue.submit(name)
@@ -239,7 +239,10 @@ async def _scan_one(name: str) -> float | None:
         return delay
     STATE.metrics.duration.observe(time.monotonic() - started)
     status = scanned_status(result.inventory, result.findings, result.database, STATE.settings.max_findings,
-                            scanner_version=SCANNER_IDENTITY)
+                            scanner_version=SCANNER_IDENTITY, coverage=result.coverage)
+    if not result.coverage.complete:
+        STATE.metrics.errors.labels("AdvisoryDataMissing").inc()
+        log.warning("%s: advisory data missing: %s", name, "; ".join(g.message for g in result.coverage.blocking))
     status["usedBy"] = STATE.usage.used_by(name, STATE.settings.max_workloads)
     if not spec.get("digest"):
         await asyncio.to_thread(_patch_scan, name, {"spec": {"digest": digest}})
@@ -285,18 +288,21 @@ async def _refresh_loop() -> None:
 async def _rematch_all() -> None:
     for scan in await _list_scans():
         name, digest = scan["metadata"]["name"], scan["spec"].get("digest", "")
-        if not digest or (scan.get("status") or {}).get("phase") != "Scanned":
+        phase = (scan.get("status") or {}).get("phase")
+        if not digest or phase not in ("Scanned", "Incomplete"):
             continue
         before = STATE.port.previous_ids(digest)
         matched = await asyncio.to_thread(STATE.port.rematch, digest)
         if matched is None:  # scanned by another operator instance's cache: rescan to fill ours
             STATE.queue.submit(name)
             continue
-        inventory, findings, database = matched
-        if {f.id for f in findings} == before:
+        findings = matched.findings
+        covered_now = "Scanned" if matched.coverage.complete else "Incomplete"
+        if {f.id for f in findings} == before and covered_now == phase:
             continue
-        status = scanned_status(inventory, findings, database, STATE.settings.max_findings,
-                                scanned_at=scan["status"].get("scannedAt"), scanner_version=SCANNER_IDENTITY)
+        status = scanned_status(matched.inventory, findings, matched.database, STATE.settings.max_findings,
+                                scanned_at=scan["status"].get("scannedAt"), scanner_version=SCANNER_IDENTITY,
+                                coverage=matched.coverage)
         await asyncio.to_thread(_patch_scan, name, {"status": status}, True)
         new = sorted({f.id for f in findings if f.id not in before and f.rank >= Severity.HIGH.rank})
         if new and name in STATE.usage.running():

@@ -28,7 +28,7 @@ class OperatorMetrics:
 
     def observe_scans(self, scans: list[dict], running: set[str]) -> None:
         """Recompute the gauges from the ImageScans (cheap: a few thousand objects at most)."""
-        phases: dict[str, int] = {p: 0 for p in ("Pending", "Scanning", "Scanned", "Failed")}
+        phases: dict[str, int] = {p: 0 for p in ("Pending", "Scanning", "Scanned", "Incomplete", "Failed")}
         counts: dict[tuple[str, str], int] = {}
         images: dict[tuple[str, str], int] = {}
         for scan in scans:

@@ -13,8 +13,7 @@ from layerwatch_scanner import __version__ as SCANNER_VERSION
 from layerwatch_scanner.catalog import catalogers_version
 from layerwatch_scanner.config import feed_urls
 from layerwatch_scanner.layers.cache import LayerCache
-from layerwatch_scanner.match.matcher import match_inventory
-from layerwatch_scanner.scanning import ScanResult, scan_image
+from layerwatch_scanner.scanning import ScanResult, match, scan_image
 from layerwatch_scanner.sources.options import SourceOptions
 from layerwatch_scanner.sources.registry import resolve
 from layerwatch_scanner.vulndb.store import DBMetadata, VulnDB
@@ -96,16 +95,14 @@ class ScannerPort:
     def update_db(self) -> UpdateReport:
         return update_db(self.settings.vulndb, urls=feed_urls())
 
-    def rematch(self, digest: str) -> tuple[object, list, DBMetadata] | None:
-        """(inventory, findings, db metadata) from the cached inventory; None if never scanned here."""
+    def rematch(self, digest: str) -> ScanResult | None:
+        """Findings and coverage from the cached inventory; None if never scanned here."""
         inventory = self.cache.load_inventory(digest)
         if inventory is None:
             return None
         db = VulnDB.open(self.settings.vulndb)
         try:
-            findings = match_inventory(inventory, db)
-            self.cache.store_match(digest, [f.to_dict() for f in findings])
-            return inventory, findings, db.metadata()
+            return match(inventory, db, self.cache)
         finally:
             db.close()
 

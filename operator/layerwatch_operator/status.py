@@ -38,14 +38,40 @@ def _entry(f: Any) -> dict[str, Any]:
     return entry
 
 
+MAX_GAPS = 20
+MAX_NOTES = 10
+
+
+def coverage_status(coverage: Any) -> dict[str, Any]:
+    return {"complete": coverage.complete,
+            "gaps": [{"kind": g.kind, "ecosystem": g.ecosystem, "packages": g.packages, "message": g.message[:300]}
+                     for g in coverage.gaps[:MAX_GAPS]],
+            "notes": [n[:300] for n in coverage.notes[:MAX_NOTES]]}
+
+
+def coverage_condition(coverage: Any) -> dict[str, str]:
+    """AdvisoryDataMissing=True names what the database cannot vouch for; False when covered."""
+    if coverage.complete:
+        return condition("AdvisoryDataMissing", False, "Covered",
+                         "the database covers every distribution and ecosystem found in the image")
+    gaps = coverage.blocking
+    return condition("AdvisoryDataMissing", True, "AdvisoryDataMissing",
+                     f"{len(gaps)} uncovered: " + "; ".join(g.message for g in gaps))
+
+
 def scanned_status(inventory: Any, findings: list[Any], database: Any, max_findings: int,
-                   scanned_at: str | None = None, scanner_version: str = "") -> dict[str, Any]:
-    """The status of a finished scan (findings are sorted worst first)."""
+                   scanned_at: str | None = None, scanner_version: str = "", coverage: Any = None) -> dict[str, Any]:
+    """The status of a finished scan (findings are sorted worst first). An image the database
+    cannot fully vouch for is `Incomplete`, never `Scanned`: its zero findings mean nothing."""
     entries = [_entry(f) for f in findings[:max_findings]]
+    complete = coverage is None or coverage.complete
+    conditions = [condition("Scanned", True, "ScanSucceeded",
+                            f"{len(inventory.packages)} packages, {len(findings)} vulnerabilities")]
+    if coverage is not None:
+        conditions.append(coverage_condition(coverage))
     status: dict[str, Any] = {
-        "phase": "Scanned",
-        "conditions": [condition("Scanned", True, "ScanSucceeded",
-                                 f"{len(inventory.packages)} packages, {len(findings)} vulnerabilities")],
+        "phase": "Scanned" if complete else "Incomplete",
+        "conditions": conditions,
         "os": {"id": inventory.os.id, "version": inventory.os.version_id} if inventory.os else None,
         "summary": summary(findings),
         "vulnerabilities": entries,
@@ -53,6 +79,7 @@ def scanned_status(inventory: Any, findings: list[Any], database: Any, max_findi
         "packages": len(inventory.packages),
         "database": {"builtAt": database.built_at,
                      "sources": {name: src.last_success for name, src in database.sources.items()}},
+        "coverage": coverage_status(coverage) if coverage is not None else None,
         "scannedAt": scanned_at or now(),
         "matchedAt": now(),
         "scannerVersion": scanner_version,

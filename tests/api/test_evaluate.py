@@ -166,3 +166,33 @@ def test_an_exception_for_every_finding_allows(found, spec) -> None:
     exceptions = [{"id": i, "reason": "accepted"} for i, _, _ in found]
     verdict = evaluate([policy(**spec, exceptions=exceptions)], scans, pod("app:1"), "ns", today=TODAY)
     assert verdict.allowed and verdict.decision == "allow"
+
+
+UNCOVERED = "sha256:" + "d" * 64
+
+
+def incomplete(vulns: list[tuple[str, str, str]]) -> ImageScan:
+    """An image whose distribution the database did not cover (phase Incomplete)."""
+    doc = scan(UNCOVERED, "registry.example.com/amzn/app:1", vulns, phase="Incomplete").model_dump()
+    doc["status"]["coverage"] = {"complete": False, "gaps": [
+        {"kind": "unsupported-distribution", "ecosystem": "amzn 2023", "packages": 120,
+         "message": "amzn 2023: no advisory feed of layerwatch covers this distribution"}]}
+    return ImageScan.model_validate(doc)
+
+
+@pytest.mark.parametrize(("unscanned", "decision"), [("Deny", "deny"), ("Warn", "warn"), ("Allow", "allow")])
+def test_an_incomplete_scan_is_unscanned_never_clean(unscanned: str, decision: str) -> None:
+    verdict = evaluate([policy(action="Enforce", maxSeverity="Medium", unscanned=unscanned)], [incomplete([])],
+                       pod("registry.example.com/amzn/app:1"), "shop", today=TODAY)
+    assert verdict.decision == decision
+    if decision == "deny":
+        assert "cannot be vouched for" in verdict.message and "amzn 2023: unsupported-distribution" in verdict.message
+
+
+def test_known_findings_of_an_incomplete_scan_still_count() -> None:
+    """Missing data never relaxes a verdict: a Critical already found denies even if unscanned=Allow."""
+    verdict = evaluate([policy(action="Enforce", maxSeverity="High", unscanned="Allow")],
+                       [incomplete([("CVE-2024-0001", "Critical", "1.2")])],
+                       pod("registry.example.com/amzn/app:1"), "shop", today=TODAY)
+    assert verdict.decision == "deny" and "CVE-2024-0001" in verdict.message
+    assert "advisory data missing" in verdict.message

@@ -45,8 +45,12 @@ def operator_env(cluster: ControlPlane, tmp_path: Path):
     registry = start_registry("plain", tmp_path / "registry")
     image = Image([make_layer([file("etc/os-release", (TESTDATA / "pkgdb/os-release/ubuntu-18.04/etc/os-release").read_bytes()),
                                file("var/lib/dpkg/status", (TESTDATA / "pkgdb/dpkg/ubuntu-18.04/var/lib/dpkg/status").read_bytes())])])
+    alpine = Image([make_layer([file("etc/os-release", "ID=alpine\nVERSION_ID=3.16.9\n"),
+                                file("lib/apk/db/installed",
+                                     (TESTDATA / "pkgdb/apk/alpine-3.16/lib/apk/db/installed").read_bytes())])])
     with registry.client() as client:
         digest = push(client, registry.base_url, "team/app", "1", image)
+        push(client, registry.base_url, "team/alpine", "1", alpine)
     db = tmp_path / "vulndb.sqlite"
     report = update_db(db, ["ubuntu"], {"ubuntu": (TESTDATA / "feeds/ubuntu/cve").as_uri()})
     assert not report.failed
@@ -94,6 +98,27 @@ def test_pod_to_imagescan_to_findings_and_garbage_collection(cluster: ControlPla
         metrics = httpx.get(f"http://127.0.0.1:{metrics_port}/metrics").text
         assert 'layerwatch_images{phase="Scanned"}' in metrics
         assert 'layerwatch_findings{fixable="true",severity="Medium"}' in metrics
+
+        # an image whose distribution the database has no data for (it holds Ubuntu only) is
+        # Incomplete with the reason, never Scanned with zero findings
+        cluster.apply({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "alpine", "namespace": "team-a"},
+                       "spec": {"containers": [{"name": "a", "image": f"{registry.host}/team/alpine:1"}]}})
+
+        def incomplete() -> dict | None:
+            items = client.get(f"{API}/imagescans").json()["items"]
+            mine = [i for i in items if i["spec"]["image"].endswith("team/alpine:1")
+                    and (i.get("status") or {}).get("phase") == "Incomplete"]
+            return mine[0]["status"] if mine else None
+
+        uncovered = _wait("the alpine ImageScan to be Incomplete", incomplete)
+        missing = next(c for c in uncovered["conditions"] if c["type"] == "AdvisoryDataMissing")
+        assert missing["status"] == "True" and "alpine:3.16" in missing["message"]
+        assert "layerwatch db update --source alpine" in missing["message"]
+        assert uncovered["coverage"]["gaps"][0]["kind"] == "missing-source"
+        assert uncovered["packages"] > 0
+        _wait("the Incomplete image in the metrics", lambda: 'layerwatch_images{phase="Incomplete"} 1.0'
+              in httpx.get(f"http://127.0.0.1:{metrics_port}/metrics").text, timeout=30)
+        client.delete("/api/v1/namespaces/team-a/pods/alpine?gracePeriodSeconds=0").raise_for_status()
 
         # an ImageScan made by hand for an unreachable registry fails with a clear condition
         client.post(f"{API}/imagescans", json={"apiVersion": "layerwatch.dev/v1alpha1", "kind": "ImageScan",

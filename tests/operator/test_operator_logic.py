@@ -126,3 +126,22 @@ def test_tag_resolution_is_remembered(tmp_path, monkeypatch) -> None:
     port.resolve("alpine:3", None)
     port.resolve("alpine:3", None)
     assert calls == ["nginx:1.25", "alpine:3", "alpine:3"]
+
+
+def test_an_uncovered_image_is_incomplete_with_the_reason() -> None:
+    """The status the operator writes for an image its database cannot vouch for."""
+    from layerwatch_api.imagescan import ImageScanStatus
+    from layerwatch_scanner.match.coverage import coverage_of
+
+    inventory = Inventory(image="amzn:2", digest=D1, layers=[D1], os=OSInfo(id="amzn", version_id="2"),
+                          packages=[Package(type="rpm", name="bash", version="4.2.46-34.amzn2", path="/var/lib/rpm")])
+    coverage = coverage_of(inventory, {}, {})
+    status = scanned_status(inventory, [], DBMetadata(schema_version=2, built_at="x"), 100, coverage=coverage)
+    assert status["phase"] == "Incomplete"
+    missing = next(c for c in status["conditions"] if c["type"] == "AdvisoryDataMissing")
+    assert missing["status"] == "True" and "amzn 2" in missing["message"]
+    assert status["coverage"]["gaps"][0]["kind"] == "unsupported-distribution"
+    ImageScanStatus.model_validate(status)  # the CRD model accepts what the operator writes
+    covered = coverage_of(Inventory(image="scratch", digest=D2, layers=[D2]), {}, {})
+    assert scanned_status(inventory, [], DBMetadata(schema_version=2, built_at="x"), 100,
+                          coverage=covered)["phase"] == "Scanned"

@@ -34,6 +34,21 @@ def imagescan(name: str, image: str, digest: str, vulns: list[tuple[str, str, st
                 for i, s, f in vulns]}}
 
 
+UNCOVERED = "sha256:" + "d" * 64
+
+
+def incomplete_scan() -> dict:
+    """Scanned, but the database has no data for its distribution: phase Incomplete, zero findings."""
+    doc = imagescan("amzn-app-1", "registry.example.com/amzn/app:1", UNCOVERED, [])
+    doc["status"]["phase"] = "Incomplete"
+    doc["status"]["coverage"] = {"complete": False, "gaps": [{
+        "kind": "unsupported-distribution", "ecosystem": "amzn 2023", "packages": 120,
+        "message": "amzn 2023: no advisory feed of layerwatch covers this distribution"}]}
+    doc["status"]["conditions"] = [{"type": "AdvisoryDataMissing", "status": "True", "reason": "AdvisoryDataMissing",
+                                    "message": "1 uncovered: amzn 2023: no advisory feed covers this distribution"}]
+    return doc
+
+
 def policy(name: str, namespaces: list[str] | None, **spec) -> dict:
     selector = {"matchExpressions": [{"key": "kubernetes.io/metadata.name", "operator": "In", "values": namespaces}]} \
         if namespaces else {}
@@ -47,6 +62,7 @@ OBJECTS = {
                   [("CVE-2024-0001", "Critical", "3.0.13-1~deb12u1"), ("CVE-2024-0008", "High", "")]),
         imagescan("base-app-1", "registry.example.com/base/app:1", BASE, []),
         imagescan("excepted-1", "registry.example.com/excepted:1", EXCEPTED, [("CVE-2024-0009", "Critical", "2")]),
+        incomplete_scan(),
     ],
     f"{API}/vulnerabilitypolicies": [
         policy("shop-enforce", ["shop"], action="Enforce", maxSeverity="Medium", unscanned="Deny",
@@ -179,6 +195,18 @@ async def test_unscanned_images_are_denied_and_queued_for_scanning(webhook) -> N
     assert created, "the webhook should create an ImageScan for the operator to scan"
     warned = await admit(client, review(namespace="dev", images=("ghcr.io/acme/other:1",)))
     assert warned["allowed"] and "not been scanned" in warned["warnings"][0]
+
+
+async def test_an_image_without_advisory_data_is_treated_as_unscanned(webhook) -> None:
+    """Zero findings on an Incomplete scan are not "clean": Enforce + unscanned=Deny denies,
+    Warn + unscanned=Warn warns, and neither asks for a new scan (it was scanned)."""
+    client, kmock = webhook
+    denied = await admit(client, review(images=("registry.example.com/amzn/app:1",)))
+    assert denied["allowed"] is False
+    message = denied["status"]["message"]
+    assert "cannot be vouched for" in message and "amzn 2023: unsupported-distribution" in message
+    warned = await admit(client, review(namespace="dev", images=("registry.example.com/amzn/app:1",)))
+    assert warned["allowed"] is True and "advisory data missing" in warned["warnings"][0]
 
 
 async def test_break_glass_exempt_namespaces_and_updates(webhook) -> None:
