@@ -142,6 +142,6 @@ def test_an_uncovered_image_is_incomplete_with_the_reason() -> None:
     assert missing["status"] == "True" and "amzn 2" in missing["message"]
     assert status["coverage"]["gaps"][0]["kind"] == "unsupported-distribution"
     ImageScanStatus.model_validate(status)  # the CRD model accepts what the operator writes
-    covered = coverage_of(Inventory(image="scratch", digest=D2, layers=[D2]), {}, {})
+    covered = coverage_of(Inventory(image="scratch", digest=D2, layers=[D2], os=None, packages=[]), {}, {})
     assert scanned_status(inventory, [], DBMetadata(schema_version=2, built_at="x"), 100,
                           coverage=covered)["phase"] == "Scanned"
