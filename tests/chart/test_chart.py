@@ -167,9 +167,10 @@ def test_prometheus_rule_and_dashboard_ship_the_files(full_manifests) -> None:
 
     rule = one(full_manifests, "PrometheusRule")
     alerts = {r["alert"] for g in rule["spec"]["groups"] for r in g["rules"]}
-    assert len(alerts) == 7
+    assert len(alerts) == 8 and "LayerwatchAdvisoryDataMissing" in alerts
     dashboard = json.loads(one(full_manifests, "ConfigMap", "dashboard")["data"]["layerwatch.json"])
-    assert dashboard["uid"] == "layerwatch" and len(dashboard["panels"]) == 11
+    assert dashboard["uid"] == "layerwatch" and len(dashboard["panels"]) == 12
+    assert any("Incomplete" in t["expr"] for p in dashboard["panels"] for t in p["targets"])
 
 
 def test_notes_tell_the_user_what_next(helm: str) -> None:

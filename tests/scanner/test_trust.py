@@ -162,7 +162,7 @@ def test_a_relatives_data_is_named(tmp_path: Path) -> None:
     image = os_image(tmp_path, "rocky", "rocky-9.3", {"var/lib/rpm/Packages": rpmdb})
     result = scan(image, db, tmp_path, "-o", "json")
     assert result.returncode == 0, result.stderr
-    note = "rocky 9.3 is matched against rhel advisories"
+    note = "rocky 9.3 is matched against Red Hat's advisories"
     assert note in result.stderr and any(note in n for n in json.loads(result.stdout)["coverage"]["notes"])
 
 

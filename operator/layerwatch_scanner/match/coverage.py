@@ -19,6 +19,7 @@ from ..model import OS_PACKAGE_TYPES, Inventory
 from .ecosystems import RELATIVE_DATA, family, lookup_for
 
 WARN_AGE = dt.timedelta(hours=24)
+RELATIVE_NAMES = {"rhel": "Red Hat's"}
 DEFAULT_MAX_AGE = dt.timedelta(days=7)
 
 # Ecosystem family -> the sources that publish it, first the one `db update --source` needs.
@@ -137,6 +138,6 @@ def coverage_of(inventory: Inventory, sources_by_ecosystem: dict[str, dict[str, 
             cov.notes.append(f"{ecosystem}: {', '.join(sources)} data is {_age(age)} old; "
                              "run `layerwatch db update` soon")
         if relative and fam == relative:
-            cov.notes.append(f"{describe_os(inventory.os)} is matched against {relative} advisories "
-                             "(a relative's data: its own package versions and fixes may differ)")
+            cov.notes.append(f"{describe_os(inventory.os)} is matched against {RELATIVE_NAMES.get(relative, relative)} "
+                             "advisories (a relative's data: its own package versions and fixes may differ)")
     return cov

@@ -17,12 +17,13 @@ from pathlib import Path
 import httpx
 import zstandard
 
-from ..errors import FeedError, LayerwatchError, VulnDBError
+from ..errors import BlockedHostError, FeedError, LayerwatchError, VulnDBError
 from ..feeds import all_feeds
 from ..feeds.base import Feed
 from ..interfaces import Progress
 from ..match.ecosystems import scheme_for
 from ..match.versions import is_valid
+from ..registry.guard import HostGuard
 from .fetch import fetch
 from .records import Affected
 from .store import SourceMeta, VulnDB, VulnDBWriter
@@ -131,6 +132,20 @@ def _update_source(feed: Feed, url: str, writer: VulnDBWriter, previous: VulnDB 
     return SourceResult(feed.name, "updated", records, malformed=malformed.count)
 
 
+def feed_client() -> httpx.Client:
+    """Feeds redirect to CDNs, so redirects are followed, but every request (the first and each
+    redirect target) passes the SSRF guard after DNS: never a metadata or link-local address."""
+    guard = HostGuard()
+
+    def check(request: httpx.Request) -> None:
+        try:
+            guard.check_redirect(request.url.host)
+        except BlockedHostError as exc:
+            raise FeedError(f"feed request to {request.url} refused: {exc}") from exc
+
+    return httpx.Client(timeout=300, follow_redirects=True, event_hooks={"request": [check]})
+
+
 def update_db(db_path: Path | str, sources: list[str] | None = None, urls: dict[str, str] | None = None,
               progress: Progress | None = None, client: httpx.Client | None = None) -> UpdateReport:
     db_path = Path(db_path)
@@ -147,7 +162,7 @@ def update_db(db_path: Path | str, sources: list[str] | None = None, urls: dict[
     os.close(fd)
     tmp = Path(tmp_name)
     own_client = client is None
-    client = client or httpx.Client(timeout=300, follow_redirects=True)
+    client = client or feed_client()
     try:
         writer = VulnDBWriter(tmp)
         if previous:

@@ -163,3 +163,28 @@ def test_hostile_feeds(tmp_path: Path) -> None:
     wrong.write_text('{"truncated": ')
     with pytest.raises(FeedError, match="not valid JSON"):
         list(debian.parse("u", wrong))
+
+
+def test_feed_redirects_to_metadata_addresses_are_refused(tmp_path: Path) -> None:
+    """A feed mirror (or a hijacked one) that redirects to the cloud metadata service gets nothing."""
+    import http.server
+    import threading
+
+    class Redirect(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802 - http.server's name
+            self.send_response(302)
+            self.send_header("Location", "http://169.254.169.254/latest/meta-data/iam")
+            self.end_headers()
+
+        def log_message(self, *args) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Redirect)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        report = update_db(tmp_path / "db.sqlite", ["kev"], {"kev": f"http://127.0.0.1:{server.server_port}/kev.json"})
+    finally:
+        server.shutdown()
+    [result] = report.results
+    assert result.status == "failed" and "169.254.169.254" in result.error and "metadata" in result.error
+    assert not report.installed and not (tmp_path / "db.sqlite").exists()
