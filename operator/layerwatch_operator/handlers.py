@@ -16,8 +16,8 @@ from typing import Any
 
 import kopf
 from kubernetes import client as k8s
-from kubernetes import config as k8s_config
 from kubernetes.client.exceptions import ApiException
+from layerwatch_api import kubeaccess
 from layerwatch_api.imagescan import GROUP, IMAGESCAN_PLURAL, VERSION
 from layerwatch_api.naming import imagescan_name
 from layerwatch_api.severity import Severity
@@ -138,14 +138,23 @@ def _event(scan: dict, reason: str, message: str, type_: str = "Warning") -> Non
 
 # -- start-up and shutdown -----------------------------------------------------------------------
 
+@kopf.on.login()
+def login(**_: Any) -> kopf.ConnectionInfo:
+    """Kopf's own watches use the same access as everything else; Kopf calls this again on a
+    401, so a rotated service-account token is picked up there too."""
+    conn = kubeaccess.connect()
+    scheme, _, token = (conn.authorization() or "").partition(" ")
+    return kopf.ConnectionInfo(server=conn.host, ca_path=conn.ca_file, insecure=not conn.verify,
+                               scheme=scheme or None, token=token or None,
+                               certificate_path=conn.cert_file, private_key_path=conn.key_file)
+
+
 @kopf.on.startup()
 async def startup(settings: kopf.OperatorSettings, **_: Any) -> None:
     settings.peering.standalone = True
     settings.posting.level = logging.WARNING
-    try:
-        k8s_config.load_incluster_config()
-    except k8s_config.ConfigException:
-        k8s_config.load_kube_config()
+    # the same in-cluster / kubeconfig access as the webhook; the token is re-read as it rotates
+    k8s.Configuration.set_default(kubeaccess.kubernetes_configuration(kubeaccess.connect()))
     STATE.settings = OperatorSettings.load()
     STATE.port = ScannerPort(STATE.settings)
     STATE.usage = UsageIndex()
