@@ -128,20 +128,28 @@ def test_rbac_is_least_privilege(default_manifests) -> None:
 
 
 def test_webhook_configuration(helm: str, default_manifests) -> None:
+    """Fail closed only where enforcement was asked for: `enforce` starts with no namespace (the
+    webhook fills in those under an Enforce policy), `workloads` covers the rest and fails open."""
     cfg = one(default_manifests, "ValidatingWebhookConfiguration")
-    hook = cfg["webhooks"][0]
-    assert hook["failurePolicy"] == "Fail" and hook["timeoutSeconds"] == 5
-    resources = {r for rule in hook["rules"] for r in rule["resources"]}
-    assert {"pods", "deployments", "statefulsets", "daemonsets", "replicasets", "jobs", "cronjobs"} <= resources
-    assert all(set(rule["operations"]) == {"CREATE", "UPDATE"} for rule in hook["rules"])
-    excluded = hook["namespaceSelector"]["matchExpressions"][0]
+    hooks = {h["name"]: h for h in cfg["webhooks"]}
+    assert set(hooks) == {"enforce.layerwatch.dev", "workloads.layerwatch.dev"}
+    enforce, observe = hooks["enforce.layerwatch.dev"], hooks["workloads.layerwatch.dev"]
+    assert enforce["failurePolicy"] == "Fail" and observe["failurePolicy"] == "Ignore"
+    none = enforce["namespaceSelector"]["matchExpressions"][0]
+    assert none["operator"] == "In" and none["values"] == ["no_namespace_is_enforced"]
+    for hook in hooks.values():
+        assert hook["timeoutSeconds"] == 5 and hook["clientConfig"]["service"]["path"] == "/validate"
+        resources = {r for rule in hook["rules"] for r in rule["resources"]}
+        assert {"pods", "deployments", "statefulsets", "daemonsets", "replicasets", "jobs", "cronjobs"} <= resources
+        assert all(set(rule["operations"]) == {"CREATE", "UPDATE"} for rule in hook["rules"])
+    excluded = observe["namespaceSelector"]["matchExpressions"][0]
     assert excluded["operator"] == "NotIn" and set(excluded["values"]) == {"kube-system", "layerwatch"}
-    assert hook["clientConfig"]["service"]["path"] == "/validate"
 
     tuned = render(helm, "webhook.failurePolicy=Ignore", "webhook.timeoutSeconds=3", namespace="sec")
-    hook = one(tuned, "ValidatingWebhookConfiguration")["webhooks"][0]
-    assert hook["failurePolicy"] == "Ignore" and hook["timeoutSeconds"] == 3
-    assert "sec" in hook["namespaceSelector"]["matchExpressions"][0]["values"]
+    hooks = {h["name"]: h for h in one(tuned, "ValidatingWebhookConfiguration")["webhooks"]}
+    assert hooks["enforce.layerwatch.dev"]["failurePolicy"] == "Ignore"
+    assert hooks["workloads.layerwatch.dev"]["timeoutSeconds"] == 3
+    assert "sec" in hooks["workloads.layerwatch.dev"]["namespaceSelector"]["matchExpressions"][0]["values"]
 
 
 def test_values_schema_rejects_bad_values(helm: str) -> None:

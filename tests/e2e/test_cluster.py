@@ -69,7 +69,8 @@ def webhook_process(cluster: ControlPlane, tmp_path: Path):
     port = _free_port()
     env = {**os.environ, "LAYERWATCH_WEBHOOK_KUBECONFIG": str(cluster.kubeconfig),
            "LAYERWATCH_WEBHOOK_TLS_MODE": "files", "LAYERWATCH_WEBHOOK_CERT_DIR": str(tmp_path / "tls"),
-           "LAYERWATCH_WEBHOOK_PORT": str(port), "LAYERWATCH_WEBHOOK_HOST": "127.0.0.1"}
+           "LAYERWATCH_WEBHOOK_PORT": str(port), "LAYERWATCH_WEBHOOK_HOST": "127.0.0.1",
+           "LAYERWATCH_WEBHOOK_CONFIG_NAME": "layerwatch-e2e"}
     proc = subprocess.Popen([sys.executable, "-m", "layerwatch_scanner", "webhook"], env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     ca = tmp_path / "tls/ca.crt"
@@ -85,14 +86,14 @@ def webhook_process(cluster: ControlPlane, tmp_path: Path):
                 pass
         assert time.monotonic() < deadline, "webhook not ready"
         time.sleep(0.1)
-    yield port, ca
+    yield port, ca, proc
     proc.terminate()
     proc.wait(timeout=10)
 
 
 def test_api_server_calls_the_webhook_and_kubectl_shows_the_denial(cluster: ControlPlane, webhook_process,
                                                                     tmp_path: Path) -> None:
-    port, ca = webhook_process
+    port, ca, proc = webhook_process
     scan = cluster.apply(scan_object("nginx-1-25-eeeeeeeeee", "sha256:" + "e" * 64))
     scan["status"] = {"phase": "Scanned", "resolvedTags": ["docker.io/library/nginx:1.25"], "vulnerabilities": [
         {"id": "CVE-2024-0001", "severity": "Critical", "package": "openssl", "version": "3.0.11-1~deb12u1",
@@ -100,52 +101,69 @@ def test_api_server_calls_the_webhook_and_kubectl_shows_the_denial(cluster: Cont
     with cluster.http() as client:
         assert client.put(f"{API}/imagescans/nginx-1-25-eeeeeeeeee/status", json=scan).status_code == 200
     cluster.apply({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "shop", "labels": {"tier": "prod"}}})
+    cluster.apply({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "dev"}})
     cluster.apply({"apiVersion": "layerwatch.dev/v1alpha1", "kind": "VulnerabilityPolicy",
                    "metadata": {"name": "prod-no-critical"},
                    "spec": {"namespaceSelector": {"matchLabels": {"tier": "prod"}}, "action": "Enforce",
                             "maxSeverity": "High", "unscanned": "Allow"}})
-    cluster.apply({"apiVersion": "admissionregistration.k8s.io/v1", "kind": "ValidatingWebhookConfiguration",
-                   "metadata": {"name": "layerwatch-e2e"},
-                   "webhooks": [{"name": "workloads.layerwatch.dev", "admissionReviewVersions": ["v1"],
-                                 "sideEffects": "NoneOnDryRun", "failurePolicy": "Fail", "timeoutSeconds": 5,
-                                 "clientConfig": {"url": f"https://127.0.0.1:{port}/validate",
-                                                  "caBundle": base64.b64encode(ca.read_bytes()).decode()},
-                                 "namespaceSelector": {"matchExpressions": [
-                                     {"key": "kubernetes.io/metadata.name", "operator": "NotIn",
-                                      "values": ["kube-system", "layerwatch"]}]},
-                                 "rules": [{"apiGroups": ["apps"], "apiVersions": ["v1"],
-                                            "operations": ["CREATE", "UPDATE"], "resources": ["deployments"]},
-                                           {"apiGroups": [""], "apiVersions": ["v1"],
-                                            "operations": ["CREATE", "UPDATE"], "resources": ["pods"]}]}]})
+    cluster.apply(chart_webhook_configuration(port, ca))
     deployment = {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "web", "namespace": "shop"},
                   "spec": {"selector": {"matchLabels": {"app": "web"}}, "template": {
                       "metadata": {"labels": {"app": "web"}},
                       "spec": {"containers": [{"name": "nginx", "image": "nginx:1.25"}]}}}}
-    time.sleep(1.0)  # the webhook's watch sees the new policy and namespace
     with cluster.http() as client:
-        denied = None
-        for _ in range(50):
-            denied = client.post("/apis/apps/v1/namespaces/shop/deployments", json=deployment)
-            if denied.status_code == 403:
-                break
-            client.delete("/apis/apps/v1/namespaces/shop/deployments/web")
+        path = "/apis/admissionregistration.k8s.io/v1/validatingwebhookconfigurations/layerwatch-e2e"
+
+        def scope() -> dict:
+            return {h["name"]: h["namespaceSelector"]["matchExpressions"][0]["values"]
+                    for h in client.get(path).json()["webhooks"]}
+
+        # the webhook, once it has listed policies and namespaces, narrows Fail to the enforced namespace
+        deadline = time.monotonic() + 30
+        while scope()["enforce.layerwatch.dev"] != ["shop"]:
+            assert time.monotonic() < deadline, scope()
             time.sleep(0.2)
+        assert "shop" in scope()["workloads.layerwatch.dev"] and "kube-system" in scope()["workloads.layerwatch.dev"]
+        denied = client.post("/apis/apps/v1/namespaces/shop/deployments", json=deployment)
         assert denied.status_code == 403, denied.text
         message = denied.json()["message"]
-        assert 'admission webhook "workloads.layerwatch.dev" denied the request' in message
+        assert 'admission webhook "enforce.layerwatch.dev" denied the request' in message
         assert "CVE-2024-0001 Critical in openssl 3.0.11-1~deb12u1, fixed in 3.0.13-1~deb12u1" in message
         clean = json.loads(json.dumps(deployment).replace("nginx:1.25", "registry.example.com/unseen:1"))
         clean["metadata"]["name"] = "fine"
         assert client.post("/apis/apps/v1/namespaces/shop/deployments", json=clean).status_code == 201
-    binary = kubectl()
-    if binary:  # kubectl prints exactly what the webhook said
-        manifest = tmp_path / "web.yaml"
-        manifest.write_text(yaml.safe_dump(deployment))
-        out = subprocess.run([binary, "--kubeconfig", str(cluster.kubeconfig), "apply", "-f", str(manifest)],
-                             capture_output=True, text=True)
-        assert out.returncode != 0 and "CVE-2024-0001 Critical in openssl" in out.stderr
+        binary = kubectl()
+        if binary:  # kubectl prints exactly what the webhook said
+            manifest = tmp_path / "web.yaml"
+            manifest.write_text(yaml.safe_dump(deployment))
+            out = subprocess.run([binary, "--kubeconfig", str(cluster.kubeconfig), "apply", "-f", str(manifest)],
+                                 capture_output=True, text=True)
+            assert out.returncode != 0 and "CVE-2024-0001 Critical in openssl" in out.stderr
+
+        # layerwatch down: only the namespace under Enforce refuses workloads; the rest of the
+        # cluster deploys as if layerwatch were not installed
+        proc.terminate()
+        proc.wait(timeout=10)
+        dev = json.loads(json.dumps(deployment).replace('"shop"', '"dev"'))
+        assert client.post("/apis/apps/v1/namespaces/dev/deployments", json=dev).status_code == 201
+        other = json.loads(json.dumps(clean).replace('"fine"', '"other"'))
+        refused = client.post("/apis/apps/v1/namespaces/shop/deployments", json=other)
+        assert refused.status_code >= 500 and "failed calling webhook" in refused.text, refused.text
     cluster.apply({"apiVersion": "admissionregistration.k8s.io/v1", "kind": "ValidatingWebhookConfiguration",
                    "metadata": {"name": "layerwatch-e2e"}, "webhooks": []})
+
+
+def chart_webhook_configuration(port: int, ca: Path) -> dict:
+    """The chart's ValidatingWebhookConfiguration (rendered by helm), pointed at the local webhook."""
+    from tests.chart.helm_support import find_tool, render
+
+    [config] = [d for d in render(find_tool("helm")) if d["kind"] == "ValidatingWebhookConfiguration"]
+    config["metadata"] = {"name": "layerwatch-e2e"}
+    for hook in config["webhooks"]:
+        hook["clientConfig"] = {"url": f"https://127.0.0.1:{port}/validate",
+                                "caBundle": base64.b64encode(ca.read_bytes()).decode()}
+        hook["timeoutSeconds"] = 5
+    return config
 
 
 def _can(cluster: ControlPlane, user: str, verb: str, resource: str, group: str = "", namespace: str = "",

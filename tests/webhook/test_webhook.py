@@ -90,7 +90,8 @@ async def webhook(kmock, tmp_path: Path):
     env = {**os.environ, "LAYERWATCH_WEBHOOK_KUBE_URL": str(kmock.url).rstrip("/"),
            "LAYERWATCH_WEBHOOK_TLS_MODE": "files", "LAYERWATCH_WEBHOOK_CERT_DIR": str(tmp_path / "tls"),
            "LAYERWATCH_WEBHOOK_PORT": str(port), "LAYERWATCH_WEBHOOK_HOST": "127.0.0.1",
-           "LAYERWATCH_WEBHOOK_NAMESPACE": "layerwatch", "LAYERWATCH_WEBHOOK_WATCH_NAMESPACES": "false"}
+           "LAYERWATCH_WEBHOOK_NAMESPACE": "layerwatch", "LAYERWATCH_WEBHOOK_WATCH_NAMESPACES": "false",
+           "LAYERWATCH_WEBHOOK_MANAGE_SCOPE": "false"}
     proc = subprocess.Popen([sys.executable, "-m", "layerwatch_scanner", "webhook"], env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     base = f"https://127.0.0.1:{port}"

@@ -10,6 +10,7 @@ import uvicorn
 
 from .app import ScanRequester, create_app
 from .kube import api_client
+from .registration import Registrar
 from .settings import WebhookSettings
 from .tls import Bundle, ensure_secret_bundle, new_bundle, patch_ca_bundle
 from .view import ClusterView
@@ -50,9 +51,16 @@ async def _renew_forever(server: uvicorn.Server, settings: WebhookSettings) -> N
 
 def run(settings: WebhookSettings) -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    cert, key, _ = tls_files(settings)
-    view = ClusterView(lambda: api_client(settings), watch_namespaces=settings.watch_namespaces)
+    cert, key, bundle = tls_files(settings)
+    # the Fail scope needs namespace labels: managing it implies watching namespaces
+    view = ClusterView(lambda: api_client(settings), watch_namespaces=settings.watch_namespaces or settings.manage_scope)
     view.start()
+    registrar = None
+    if settings.manage_scope:
+        registrar = Registrar(view, lambda: api_client(settings), settings.config_name,
+                              [settings.namespace, *settings.ignored_namespaces],
+                              bundle.ca_cert if bundle and settings.tls_mode == "auto" else None)
+        registrar.start()
     app = create_app(settings, view, ScanRequester(view, lambda: api_client(settings)))
     config = uvicorn.Config(app, host=settings.host, port=settings.port, ssl_certfile=str(cert), ssl_keyfile=str(key),
                             workers=1, log_level="warning", access_log=False)
@@ -65,4 +73,6 @@ def run(settings: WebhookSettings) -> None:
             renewal.cancel()
 
     asyncio.run(main())
+    if registrar:
+        registrar.stop()
     view.stop()

@@ -21,6 +21,7 @@ class WebhookSettings(BaseModel):
     kube_url: str = ""  # talk to this API URL without credentials (tests, kubectl proxy)
     kubeconfig: str = ""  # otherwise a kubeconfig, otherwise the in-cluster service account
     watch_namespaces: bool = True  # namespace labels for namespaceSelector
+    manage_scope: bool = True  # keep the webhook configuration's Fail scope = namespaces under Enforce
     create_imagescans: bool = True  # ask the operator to scan images it has not seen
     ignored_namespaces: list[str] = Field(default_factory=lambda: ["kube-system"])
 
