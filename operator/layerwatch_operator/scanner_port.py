@@ -93,7 +93,7 @@ class ScannerPort:
             db.close()
 
     def update_db(self) -> UpdateReport:
-        return update_db(self.settings.vulndb, urls=feed_urls())
+        return update_db(self.settings.vulndb, self.settings.sources or None, urls=feed_urls())
 
     def rematch(self, digest: str) -> ScanResult | None:
         """Findings and coverage from the cached inventory; None if never scanned here."""

@@ -44,6 +44,7 @@ class OperatorSettings(BaseModel):
     registry_allow_hosts: list[str] = Field(default_factory=list)
     registry_deny_hosts: list[str] = Field(default_factory=list)
     insecure_registries: list[str] = Field(default_factory=list)
+    sources: list[str] = Field(default_factory=list)  # feeds to update; empty: the CLI's defaults
     cache_dir: str = "/var/cache/layerwatch"
     db_path: str = ""  # default: <cache_dir>/vulndb.sqlite
     db_max_age: float = parse_duration("24h")  # older at start-up: refresh before scanning
@@ -57,7 +58,7 @@ class OperatorSettings(BaseModel):
         return parse_duration(value)  # type: ignore[arg-type]
 
     @field_validator("namespaces", "ignore_namespaces", "registry_allow_hosts", "registry_deny_hosts",
-                     "insecure_registries", mode="before")
+                     "insecure_registries", "sources", mode="before")
     @classmethod
     def _lists(cls, value: object) -> list[str]:
         return _list(value)  # type: ignore[arg-type]

@@ -119,7 +119,7 @@ def test_rbac_is_least_privilege(default_manifests) -> None:
     webhook = _rules(default_manifests, "ClusterRole", "webhook")
     assert not any("secrets" in r["resources"] for r in webhook)
     vwc = [r for r in webhook if "validatingwebhookconfigurations" in r["resources"]]
-    assert vwc and vwc[0]["resourceNames"] == ["lw-layerwatch.layerwatch.dev"]
+    assert vwc and vwc[0]["resourceNames"] == ["lw-layerwatch.layerwatch.dev", "lw-layerwatch-enforce.layerwatch.dev"]
     scans = [r for r in webhook if "imagescans" in r["resources"]][0]
     assert set(scans["verbs"]) == {"get", "list", "watch", "create"}
     role = _rules(default_manifests, "Role", "webhook")
@@ -128,28 +128,30 @@ def test_rbac_is_least_privilege(default_manifests) -> None:
 
 
 def test_webhook_configuration(helm: str, default_manifests) -> None:
-    """Fail closed only where enforcement was asked for: `enforce` starts with no namespace (the
-    webhook fills in those under an Enforce policy), `workloads` covers the rest and fails open."""
-    cfg = one(default_manifests, "ValidatingWebhookConfiguration")
-    hooks = {h["name"]: h for h in cfg["webhooks"]}
-    assert set(hooks) == {"enforce.layerwatch.dev", "workloads.layerwatch.dev"}
-    enforce, observe = hooks["enforce.layerwatch.dev"], hooks["workloads.layerwatch.dev"]
-    assert enforce["failurePolicy"] == "Fail" and observe["failurePolicy"] == "Ignore"
-    none = enforce["namespaceSelector"]["matchExpressions"][0]
-    assert none["operator"] == "In" and none["values"] == ["no_namespace_is_enforced"]
-    for hook in hooks.values():
-        assert hook["timeoutSeconds"] == 5 and hook["clientConfig"]["service"]["path"] == "/validate"
-        resources = {r for rule in hook["rules"] for r in rule["resources"]}
-        assert {"pods", "deployments", "statefulsets", "daemonsets", "replicasets", "jobs", "cronjobs"} <= resources
-        assert all(set(rule["operations"]) == {"CREATE", "UPDATE"} for rule in hook["rules"])
-    excluded = observe["namespaceSelector"]["matchExpressions"][0]
+    """Fail closed only where enforcement was asked for: the chart's `workloads` webhook fails
+    open; the enforce configuration ships empty (the webhook fills in the enforced namespaces)."""
+    configs = {c["metadata"]["name"]: c for c in by_kind(default_manifests, "ValidatingWebhookConfiguration")}
+    assert set(configs) == {"lw-layerwatch.layerwatch.dev", "lw-layerwatch-enforce.layerwatch.dev"}
+    assert configs["lw-layerwatch-enforce.layerwatch.dev"]["webhooks"] == []
+    [hook] = configs["lw-layerwatch.layerwatch.dev"]["webhooks"]
+    assert hook["name"] == "workloads.layerwatch.dev" and hook["failurePolicy"] == "Ignore"
+    assert hook["timeoutSeconds"] == 5 and hook["clientConfig"]["service"]["path"] == "/validate"
+    resources = {r for rule in hook["rules"] for r in rule["resources"]}
+    assert {"pods", "deployments", "statefulsets", "daemonsets", "replicasets", "jobs", "cronjobs"} <= resources
+    assert all(set(rule["operations"]) == {"CREATE", "UPDATE"} for rule in hook["rules"])
+    excluded = hook["namespaceSelector"]["matchExpressions"][0]
     assert excluded["operator"] == "NotIn" and set(excluded["values"]) == {"kube-system", "layerwatch"}
+    env = {e["name"]: e.get("value") for e in one(default_manifests, "Deployment", "webhook")["spec"]["template"]
+           ["spec"]["containers"][0]["env"]}
+    assert env["LAYERWATCH_WEBHOOK_ENFORCE_CONFIG_NAME"] == "lw-layerwatch-enforce.layerwatch.dev"
+    assert env["LAYERWATCH_WEBHOOK_ENFORCE_FAILURE_POLICY"] == "Fail"
 
     tuned = render(helm, "webhook.failurePolicy=Ignore", "webhook.timeoutSeconds=3", namespace="sec")
-    hooks = {h["name"]: h for h in one(tuned, "ValidatingWebhookConfiguration")["webhooks"]}
-    assert hooks["enforce.layerwatch.dev"]["failurePolicy"] == "Ignore"
-    assert hooks["workloads.layerwatch.dev"]["timeoutSeconds"] == 3
-    assert "sec" in hooks["workloads.layerwatch.dev"]["namespaceSelector"]["matchExpressions"][0]["values"]
+    env = {e["name"]: e.get("value") for e in one(tuned, "Deployment", "webhook")["spec"]["template"]
+           ["spec"]["containers"][0]["env"]}
+    assert env["LAYERWATCH_WEBHOOK_ENFORCE_FAILURE_POLICY"] == "Ignore"
+    [hook] = [c for c in by_kind(tuned, "ValidatingWebhookConfiguration") if c["webhooks"]][0]["webhooks"]
+    assert hook["timeoutSeconds"] == 3 and "sec" in hook["namespaceSelector"]["matchExpressions"][0]["values"]
 
 
 def test_values_schema_rejects_bad_values(helm: str) -> None:

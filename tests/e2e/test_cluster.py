@@ -70,7 +70,8 @@ def webhook_process(cluster: ControlPlane, tmp_path: Path):
     env = {**os.environ, "LAYERWATCH_WEBHOOK_KUBECONFIG": str(cluster.kubeconfig),
            "LAYERWATCH_WEBHOOK_TLS_MODE": "files", "LAYERWATCH_WEBHOOK_CERT_DIR": str(tmp_path / "tls"),
            "LAYERWATCH_WEBHOOK_PORT": str(port), "LAYERWATCH_WEBHOOK_HOST": "127.0.0.1",
-           "LAYERWATCH_WEBHOOK_CONFIG_NAME": "layerwatch-e2e"}
+           "LAYERWATCH_WEBHOOK_CONFIG_NAME": "layerwatch-e2e",
+           "LAYERWATCH_WEBHOOK_ENFORCE_CONFIG_NAME": "layerwatch-e2e-enforce"}
     proc = subprocess.Popen([sys.executable, "-m", "layerwatch_scanner", "webhook"], env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     ca = tmp_path / "tls/ca.crt"
@@ -106,24 +107,24 @@ def test_api_server_calls_the_webhook_and_kubectl_shows_the_denial(cluster: Cont
                    "metadata": {"name": "prod-no-critical"},
                    "spec": {"namespaceSelector": {"matchLabels": {"tier": "prod"}}, "action": "Enforce",
                             "maxSeverity": "High", "unscanned": "Allow"}})
-    cluster.apply(chart_webhook_configuration(port, ca))
+    for config in chart_webhook_configurations(port, ca):
+        cluster.apply(config)
     deployment = {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "web", "namespace": "shop"},
                   "spec": {"selector": {"matchLabels": {"app": "web"}}, "template": {
                       "metadata": {"labels": {"app": "web"}},
                       "spec": {"containers": [{"name": "nginx", "image": "nginx:1.25"}]}}}}
     with cluster.http() as client:
-        path = "/apis/admissionregistration.k8s.io/v1/validatingwebhookconfigurations/layerwatch-e2e"
+        path = "/apis/admissionregistration.k8s.io/v1/validatingwebhookconfigurations/layerwatch-e2e-enforce"
 
         def scope() -> dict:
-            return {h["name"]: h["namespaceSelector"]["matchExpressions"][0]["values"]
-                    for h in client.get(path).json()["webhooks"]}
+            return {h["name"]: (h["failurePolicy"], h["namespaceSelector"]["matchExpressions"][0]["values"])
+                    for h in client.get(path).json().get("webhooks") or []}
 
-        # the webhook, once it has listed policies and namespaces, narrows Fail to the enforced namespace
+        # the webhook, once it has listed policies and namespaces, fails closed in the enforced namespace only
         deadline = time.monotonic() + 30
-        while scope()["enforce.layerwatch.dev"] != ["shop"]:
+        while scope().get("enforce.layerwatch.dev") != ("Fail", ["shop"]):
             assert time.monotonic() < deadline, scope()
             time.sleep(0.2)
-        assert "shop" in scope()["workloads.layerwatch.dev"] and "kube-system" in scope()["workloads.layerwatch.dev"]
         denied = client.post("/apis/apps/v1/namespaces/shop/deployments", json=deployment)
         assert denied.status_code == 403, denied.text
         message = denied.json()["message"]
@@ -149,21 +150,24 @@ def test_api_server_calls_the_webhook_and_kubectl_shows_the_denial(cluster: Cont
         other = json.loads(json.dumps(clean).replace('"fine"', '"other"'))
         refused = client.post("/apis/apps/v1/namespaces/shop/deployments", json=other)
         assert refused.status_code >= 500 and "failed calling webhook" in refused.text, refused.text
-    cluster.apply({"apiVersion": "admissionregistration.k8s.io/v1", "kind": "ValidatingWebhookConfiguration",
-                   "metadata": {"name": "layerwatch-e2e"}, "webhooks": []})
+    for name in ("layerwatch-e2e", "layerwatch-e2e-enforce"):
+        cluster.apply({"apiVersion": "admissionregistration.k8s.io/v1", "kind": "ValidatingWebhookConfiguration",
+                       "metadata": {"name": name}, "webhooks": []})
 
 
-def chart_webhook_configuration(port: int, ca: Path) -> dict:
-    """The chart's ValidatingWebhookConfiguration (rendered by helm), pointed at the local webhook."""
+def chart_webhook_configurations(port: int, ca: Path) -> list[dict]:
+    """The chart's two ValidatingWebhookConfigurations (rendered by helm), pointed at the local webhook."""
     from tests.chart.helm_support import find_tool, render
 
-    [config] = [d for d in render(find_tool("helm")) if d["kind"] == "ValidatingWebhookConfiguration"]
-    config["metadata"] = {"name": "layerwatch-e2e"}
-    for hook in config["webhooks"]:
-        hook["clientConfig"] = {"url": f"https://127.0.0.1:{port}/validate",
-                                "caBundle": base64.b64encode(ca.read_bytes()).decode()}
-        hook["timeoutSeconds"] = 5
-    return config
+    configs = [d for d in render(find_tool("helm")) if d["kind"] == "ValidatingWebhookConfiguration"]
+    for config in configs:
+        enforce = "-enforce" in config["metadata"]["name"]
+        config["metadata"] = {"name": "layerwatch-e2e-enforce" if enforce else "layerwatch-e2e"}
+        for hook in config["webhooks"]:
+            hook["clientConfig"] = {"url": f"https://127.0.0.1:{port}/validate",
+                                    "caBundle": base64.b64encode(ca.read_bytes()).decode()}
+            hook["timeoutSeconds"] = 5
+    return configs
 
 
 def _can(cluster: ControlPlane, user: str, verb: str, resource: str, group: str = "", namespace: str = "",

@@ -3,7 +3,14 @@
 from __future__ import annotations
 
 from layerwatch_api.policy import VulnerabilityPolicy
-from layerwatch_webhook.registration import ENFORCE, NO_NAMESPACE, OBSERVE, enforced_namespaces, patch_for
+from layerwatch_webhook.registration import (
+    ENFORCE,
+    ENFORCE_PATH,
+    OBSERVE,
+    ca_patch,
+    desired_enforce_webhooks,
+    enforced_namespaces,
+)
 
 
 def policy(action: str, selector: dict) -> VulnerabilityPolicy:
@@ -26,24 +33,26 @@ def test_only_enforce_policies_make_a_namespace_fail_closed() -> None:
     assert enforced_namespaces([by_name], NAMESPACES, []) == ["dev"]
 
 
-def test_patch_moves_enforced_namespaces_between_the_two_webhooks() -> None:
-    live = {"metadata": {"resourceVersion": "7"}, "webhooks": [
-        {"name": ENFORCE, "failurePolicy": "Fail", "namespaceSelector": {"matchExpressions": [
-            {"key": "kubernetes.io/metadata.name", "operator": "In", "values": [NO_NAMESPACE]}]}},
-        {"name": OBSERVE, "failurePolicy": "Fail", "namespaceSelector": {}}]}
-    ops = patch_for(live, ["shop"], ["kube-system", "layerwatch"], b"CA")
-    by_path = {op["path"]: op["value"] for op in ops}
-    assert by_path["/webhooks/0/namespaceSelector"]["matchExpressions"][0]["values"] == ["shop"]
-    assert by_path["/webhooks/1/namespaceSelector"]["matchExpressions"][0] == {
-        "key": "kubernetes.io/metadata.name", "operator": "NotIn", "values": ["kube-system", "layerwatch", "shop"]}
-    assert by_path["/webhooks/1/failurePolicy"] == "Ignore"  # never Fail outside enforced namespaces
-    assert by_path["/webhooks/0/clientConfig/caBundle"] == "Q0E="
-    for op in ops:  # applying the patch leaves nothing to do
-        index, field = op["path"].split("/")[2], op["path"].split("/")[3:]
-        target = live["webhooks"][int(index)]
-        for key in field[:-1]:
-            target = target.setdefault(key, {})
-        target[field[-1]] = op["value"]
-    assert patch_for(live, ["shop"], ["kube-system", "layerwatch"], b"CA") == []
-    assert patch_for(live, [], ["kube-system", "layerwatch"], b"CA")[0]["value"]["matchExpressions"][0]["values"] == [
-        NO_NAMESPACE]
+CHART = {"metadata": {"name": "lw-layerwatch.layerwatch.dev"}, "webhooks": [{
+    "name": OBSERVE, "failurePolicy": "Ignore", "timeoutSeconds": 7, "sideEffects": "NoneOnDryRun",
+    "admissionReviewVersions": ["v1"], "rules": [{"apiGroups": ["apps"], "resources": ["deployments"]}],
+    "clientConfig": {"service": {"name": "lw-layerwatch-webhook", "namespace": "layerwatch", "path": "/validate",
+                                 "port": 443}, "caBundle": "Q0E="},
+    "namespaceSelector": {"matchExpressions": [{"key": "kubernetes.io/metadata.name", "operator": "NotIn",
+                                                "values": ["kube-system", "layerwatch"]}]}}]}
+
+
+def test_the_enforce_entry_copies_the_charts_webhook_and_fails_closed_only_in_enforced_namespaces() -> None:
+    [entry] = desired_enforce_webhooks(CHART, ["pay", "shop"], "Fail")
+    assert entry["name"] == ENFORCE and entry["failurePolicy"] == "Fail"
+    assert entry["namespaceSelector"]["matchExpressions"] == [
+        {"key": "kubernetes.io/metadata.name", "operator": "In", "values": ["pay", "shop"]}]
+    assert entry["clientConfig"]["service"]["path"] == ENFORCE_PATH and entry["clientConfig"]["caBundle"] == "Q0E="
+    assert entry["timeoutSeconds"] == 7 and entry["rules"] == CHART["webhooks"][0]["rules"]  # upgrades carry over
+    assert CHART["webhooks"][0]["failurePolicy"] == "Ignore"  # the chart's entry is not modified
+    assert desired_enforce_webhooks(CHART, [], "Fail") == []  # nothing enforced: nothing can fail closed
+
+
+def test_ca_bundle_patch_only_when_it_differs() -> None:
+    assert ca_patch(CHART, b"CA") == []
+    assert ca_patch(CHART, b"NEW") == [{"op": "add", "path": "/webhooks/0/clientConfig/caBundle", "value": "TkVX"}]

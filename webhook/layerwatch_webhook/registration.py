@@ -1,24 +1,29 @@
-"""The webhook sets its own scope, so layerwatch down never locks a cluster up.
+"""The webhook sets its own fail-closed scope, so layerwatch down never locks a cluster up.
 
-The chart's ValidatingWebhookConfiguration holds two webhooks that call the same endpoint:
+The chart installs two ValidatingWebhookConfigurations:
 
-* `enforce.layerwatch.dev` — `failurePolicy: Fail` (the chart's `webhook.failurePolicy`), for
-  exactly the namespaces an `Enforce` VulnerabilityPolicy selects. At install it selects no
-  namespace at all; the webhook writes the list once it has listed policies and namespaces, and
-  keeps it current as they change.
-* `workloads.layerwatch.dev` — `failurePolicy: Ignore`, every other namespace (Warn and Audit
-  policies, queueing unscanned images). When no webhook pod answers, these admit as if
-  layerwatch were not installed.
+* `<release>.layerwatch.dev` with `workloads.layerwatch.dev` — `failurePolicy: Ignore`, every
+  namespace but kube-system and layerwatch's own (Warn and Audit policies, unscanned images
+  queued). With no webhook pod answering, workloads are admitted as if layerwatch were absent.
+* `<release>-enforce.layerwatch.dev` — shipped with no webhooks. Once the webhook has listed
+  policies and namespaces it writes one, `enforce.layerwatch.dev`, with `failurePolicy` from
+  the chart (`webhook.failurePolicy`, default Fail) for exactly the namespaces an `Enforce`
+  policy selects, and keeps that list current. Calls to `workloads` from those namespaces are
+  answered "allowed" at once: `enforce` decides there.
 
-Failure modes: webhook pods down or not yet ready -> only namespaces under an Enforce policy
-refuse workloads (what the user asked for), with the API server's "failed calling webhook"
-message; a namespace that just gained an Enforce policy's labels is enforced after the next
-watch event (about a second). `helm uninstall` deletes the configuration with the release.
+Why two objects: Helm owns what it renders. The webhook only writes fields Helm never renders
+(the enforce entry, the caBundle), so `helm upgrade`/`rollback` (client- or server-side apply)
+neither conflict with nor undo it, and `helm uninstall` deletes both objects.
+
+Failure modes: webhook pods down or not ready -> only namespaces under an Enforce policy refuse
+workloads ("failed calling webhook"); a namespace that just gained an Enforce policy's labels is
+enforced after the next watch event and reconcile (about a second).
 """
 
 from __future__ import annotations
 
 import base64
+import copy
 import logging
 import threading
 from collections.abc import Callable, Iterable
@@ -30,10 +35,10 @@ log = logging.getLogger(__name__)
 
 ENFORCE = "enforce.layerwatch.dev"
 OBSERVE = "workloads.layerwatch.dev"
+ENFORCE_PATH = "/validate/enforce"
 NAME_KEY = "kubernetes.io/metadata.name"
-# Namespace names are DNS labels: one with an underscore cannot exist, so this selects nothing.
-NO_NAMESPACE = "no_namespace_is_enforced"
-RECHECK_SECONDS = 30.0  # re-read the live object this often (a `helm upgrade` may have reset it)
+RECHECK_SECONDS = 10.0  # re-read the live objects this often (an upgrade may have changed timeouts)
+_VWC = "/apis/admissionregistration.k8s.io/v1/validatingwebhookconfigurations"
 
 
 def enforced_namespaces(policies: Iterable[VulnerabilityPolicy], namespaces: dict[str, dict[str, str]],
@@ -51,62 +56,54 @@ def enforced_namespaces(policies: Iterable[VulnerabilityPolicy], namespaces: dic
     return sorted(chosen)
 
 
-def selectors(enforced: list[str], ignored: Iterable[str]) -> dict[str, dict]:
-    skip = sorted(set(ignored))
-    return {
-        ENFORCE: {"matchExpressions": [{"key": NAME_KEY, "operator": "In", "values": enforced or [NO_NAMESPACE]}]},
-        OBSERVE: {"matchExpressions": [{"key": NAME_KEY, "operator": "NotIn",
-                                        "values": sorted(set(skip) | set(enforced))}]},
-    }
+def enforce_entry(observe: dict, enforced: list[str], failure_policy: str) -> dict:
+    """The enforce webhook: the chart's `workloads` entry (service, rules, timeout, CA) with
+    Fail (or the configured policy), the enforce path and exactly the enforced namespaces."""
+    entry = copy.deepcopy(observe)
+    entry["name"] = ENFORCE
+    entry["failurePolicy"] = failure_policy
+    entry["namespaceSelector"] = {"matchExpressions": [{"key": NAME_KEY, "operator": "In", "values": enforced}]}
+    client = entry.setdefault("clientConfig", {})
+    if "service" in client:
+        client["service"] = {**client["service"], "path": ENFORCE_PATH}
+    elif "url" in client:
+        client["url"] = client["url"].split("/validate")[0] + ENFORCE_PATH
+    return entry
 
 
-def patch_for(live: dict, enforced: list[str], ignored: Iterable[str], ca_cert: bytes | None) -> list[dict]:
-    """JSON patch operations that bring the live configuration to the desired scope (and CA)."""
-    wanted = selectors(enforced, ignored)
-    encoded = base64.b64encode(ca_cert).decode() if ca_cert else None
-    ops: list[dict] = []
-    for i, hook in enumerate(live.get("webhooks") or []):
-        name = hook.get("name")
-        if name in wanted and hook.get("namespaceSelector") != wanted[name]:
-            ops.append({"op": "add", "path": f"/webhooks/{i}/namespaceSelector", "value": wanted[name]})
-        if name == OBSERVE and hook.get("failurePolicy") != "Ignore":
-            ops.append({"op": "add", "path": f"/webhooks/{i}/failurePolicy", "value": "Ignore"})
-        if encoded and (hook.get("clientConfig") or {}).get("caBundle") != encoded:
-            ops.append({"op": "add", "path": f"/webhooks/{i}/clientConfig/caBundle", "value": encoded})
-    return ops
+def ca_patch(live: dict, ca_cert: bytes | None) -> list[dict]:
+    if not ca_cert:
+        return []
+    encoded = base64.b64encode(ca_cert).decode()
+    return [{"op": "add", "path": f"/webhooks/{i}/clientConfig/caBundle", "value": encoded}
+            for i, hook in enumerate(live.get("webhooks") or [])
+            if (hook.get("clientConfig") or {}).get("caBundle") != encoded]
 
 
-def reconcile(client: httpx.Client, config_name: str, enforced: list[str], ignored: Iterable[str],
-              ca_cert: bytes | None = None) -> bool:
-    """Patch the configuration when it differs; True when something was written."""
-    path = f"/apis/admissionregistration.k8s.io/v1/validatingwebhookconfigurations/{config_name}"
-    response = client.get(path)
-    response.raise_for_status()
-    live = response.json()
-    ops = patch_for(live, enforced, ignored, ca_cert)
-    if not ops:
-        return False
-    # the resourceVersion test makes a concurrent writer (another replica, helm) retry, not clobber
-    ops.insert(0, {"op": "test", "path": "/metadata/resourceVersion", "value": live["metadata"]["resourceVersion"]})
-    client.patch(path, json=ops, headers={"Content-Type": "application/json-patch+json"}).raise_for_status()
-    log.info("admission scope: Fail in %d enforced namespace(s) %s, Ignore elsewhere", len(enforced),
-             ", ".join(enforced[:10]) + (" …" if len(enforced) > 10 else ""))
-    return True
+def desired_enforce_webhooks(observe_config: dict, enforced: list[str], failure_policy: str) -> list[dict]:
+    observe = next((h for h in observe_config.get("webhooks") or [] if h.get("name") == OBSERVE), None)
+    if observe is None or not enforced:
+        return []
+    return [enforce_entry(observe, enforced, failure_policy)]
 
 
 class Registrar:
-    """Keeps the live configuration in line with the view: on every change of the enforced set,
-    and every RECHECK_SECONDS. Does nothing until the view has listed everything once."""
+    """Keeps the enforce configuration in line with the view: on every change of the enforced
+    set and every RECHECK_SECONDS. Does nothing until the view has listed everything once."""
 
     def __init__(self, view, client_factory: Callable[[], httpx.Client], config_name: str,  # noqa: ANN001
-                 ignored: list[str], ca_cert: bytes | None = None, interval: float = 1.0):
+                 enforce_config_name: str, failure_policy: str, ignored: list[str],
+                 ca_cert: bytes | None = None, interval: float = 0.5):
         self.view = view
         self.client_factory = client_factory
         self.config_name = config_name
+        self.enforce_config_name = enforce_config_name
+        self.failure_policy = failure_policy
         self.ignored = ignored
         self.ca_cert = ca_cert
         self.interval = interval
-        self.applied: list[str] | None = None
+        self.applied: frozenset[str] = frozenset()  # namespaces the enforce webhook is registered for
+        self._last: list[str] | None = None
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="registrar", daemon=True)
 
@@ -116,10 +113,43 @@ class Registrar:
     def stop(self) -> None:
         self._stop.set()
 
+    def delegated(self, namespace: str) -> bool:
+        """Is `namespace` judged by the enforce webhook (so `workloads` may just allow)?"""
+        return namespace in self.applied
+
     def desired(self) -> list[str]:
         res = self.view.resources.get("namespaces")
         namespaces = dict(res.objects) if res else {}
         return enforced_namespaces(self.view.policies, namespaces, self.ignored)
+
+    def reconcile(self, client: httpx.Client, enforced: list[str]) -> bool:
+        observe = client.get(f"{_VWC}/{self.config_name}")
+        observe.raise_for_status()
+        observe_config = observe.json()
+        ops = ca_patch(observe_config, self.ca_cert)
+        if ops:
+            client.patch(f"{_VWC}/{self.config_name}", json=ops,
+                         headers={"Content-Type": "application/json-patch+json"}).raise_for_status()
+            observe_config = client.get(f"{_VWC}/{self.config_name}").json()
+        target = client.get(f"{_VWC}/{self.enforce_config_name}")
+        target.raise_for_status()
+        live = target.json()
+        wanted = desired_enforce_webhooks(observe_config, enforced, self.failure_policy)
+        # no namespace enforced yet: nothing shrinks below the last answer we confirmed
+        self.applied = frozenset(enforced) & frozenset(
+            v for h in live.get("webhooks") or [] if h.get("name") == ENFORCE
+            for e in (h.get("namespaceSelector") or {}).get("matchExpressions", []) for v in e.get("values", []))
+        if (live.get("webhooks") or []) == wanted:
+            self.applied = frozenset(enforced)
+            return False
+        patch = [{"op": "test", "path": "/metadata/resourceVersion", "value": live["metadata"]["resourceVersion"]},
+                 {"op": "add", "path": "/webhooks", "value": wanted}]
+        client.patch(f"{_VWC}/{self.enforce_config_name}", json=patch,
+                     headers={"Content-Type": "application/json-patch+json"}).raise_for_status()
+        self.applied = frozenset(enforced)
+        log.info("admission: %s in %d enforced namespace(s) %s; Ignore elsewhere", self.failure_policy,
+                 len(enforced), ", ".join(enforced[:10]) + (" …" if len(enforced) > 10 else ""))
+        return True
 
     def _run(self) -> None:
         since_check = RECHECK_SECONDS
@@ -128,11 +158,11 @@ class Registrar:
             if not self.view.ready:
                 continue
             wanted = self.desired()
-            if wanted == self.applied and since_check < RECHECK_SECONDS:
+            if wanted == self._last and since_check < RECHECK_SECONDS:
                 continue
             try:
                 with self.client_factory() as client:
-                    reconcile(client, self.config_name, wanted, self.ignored, self.ca_cert)
-                self.applied, since_check = wanted, 0.0
+                    self.reconcile(client, wanted)
+                self._last, since_check = wanted, 0.0
             except httpx.HTTPError as exc:
-                log.warning("could not update ValidatingWebhookConfiguration %s: %s", self.config_name, exc)
+                log.warning("could not update the webhook configurations: %s", exc)

@@ -57,11 +57,12 @@ def run(settings: WebhookSettings) -> None:
     view.start()
     registrar = None
     if settings.manage_scope:
-        registrar = Registrar(view, lambda: api_client(settings), settings.config_name,
-                              [settings.namespace, *settings.ignored_namespaces],
+        registrar = Registrar(view, lambda: api_client(settings), settings.config_name, settings.enforce_config_name,
+                              settings.enforce_failure_policy, [settings.namespace, *settings.ignored_namespaces],
                               bundle.ca_cert if bundle and settings.tls_mode == "auto" else None)
         registrar.start()
-    app = create_app(settings, view, ScanRequester(view, lambda: api_client(settings)))
+    app = create_app(settings, view, ScanRequester(view, lambda: api_client(settings)),
+                     delegated=registrar.delegated if registrar else None)
     config = uvicorn.Config(app, host=settings.host, port=settings.port, ssl_certfile=str(cert), ssl_keyfile=str(key),
                             workers=1, log_level="warning", access_log=False)
     server = uvicorn.Server(config)

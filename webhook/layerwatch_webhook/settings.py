@@ -15,7 +15,9 @@ class WebhookSettings(BaseModel):
     namespace: str = "layerwatch"  # its own namespace: never evaluated
     service_name: str = "layerwatch-webhook"
     tls_secret: str = "layerwatch-webhook-tls"  # noqa: S105 - the name of a Secret, not a password
-    config_name: str = "layerwatch.layerwatch.dev"  # the ValidatingWebhookConfiguration to patch
+    config_name: str = "layerwatch.layerwatch.dev"  # the chart's configuration (workloads, Ignore)
+    enforce_config_name: str = "layerwatch-enforce.layerwatch.dev"  # the one this webhook fills in
+    enforce_failure_policy: str = Field(default="Fail", pattern="^(Fail|Ignore)$")
     tls_mode: str = Field(default="auto", pattern="^(auto|files|certManager)$")
     cert_dir: str = "/tmp/layerwatch-webhook-tls"  # noqa: S108 - an emptyDir in the pod
     kube_url: str = ""  # talk to this API URL without credentials (tests, kubectl proxy)

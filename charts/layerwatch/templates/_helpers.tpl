@@ -29,3 +29,4 @@ app.kubernetes.io/component: {{ .component }}
 {{- define "layerwatch.webhook.name" -}}{{ include "layerwatch.fullname" . }}-webhook{{- end -}}
 {{- define "layerwatch.webhook.tlsSecret" -}}{{ include "layerwatch.fullname" . }}-webhook-tls{{- end -}}
 {{- define "layerwatch.webhook.configName" -}}{{ include "layerwatch.fullname" . }}.layerwatch.dev{{- end -}}
+{{- define "layerwatch.webhook.enforceConfigName" -}}{{ include "layerwatch.fullname" . }}-enforce.layerwatch.dev{{- end -}}

@@ -1,0 +1,202 @@
+"""The chart as users install it, on a real node (../shared/k8s/node): the image built from the
+Dockerfile, `helm install` with only the image, registry and feed-mirror values an air-gapped
+cluster sets, then what users rely on — pods Ready, a running workload scanned, a denial through
+API server → Service → webhook pod, a warning, `helm test`, no lockout with the webhook gone,
+upgrade, rollback and a clean uninstall. Runs in order on one install (the node is slow to make)."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import pytest
+
+from tests.support import node as nd
+
+pytestmark = pytest.mark.node
+TIMINGS: dict[str, float] = {}
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    node = nd.start()
+    started = time.monotonic()
+    image = nd.build_image(node)
+    TIMINGS["image build"] = time.monotonic() - started
+    mirror = nd.serve_feeds(node)
+    workload = nd.push_workload_image()
+    try:
+        yield node, image, workload
+    finally:
+        mirror.terminate()
+        print("\nnode suite timings: " + ", ".join(f"{k} {v:.0f}s" for k, v in TIMINGS.items()))
+        nd.stop(reset=True)
+
+
+def pods_ready(node: nd.Node) -> bool:
+    pods = node.json("-n", nd.NAMESPACE, "get", "pods", "-l", "app.kubernetes.io/instance=" + nd.RELEASE)["items"]
+    running = [p for p in pods if not p["metadata"].get("deletionTimestamp")]
+    return bool(running) and all(
+        any(c["type"] == "Ready" and c["status"] == "True" for c in (p.get("status") or {}).get("conditions", []))
+        for p in running)
+
+
+def configs(node: nd.Node) -> list[dict]:
+    return node.json("get", "validatingwebhookconfigurations", "-l",
+                     f"app.kubernetes.io/instance={nd.RELEASE}")["items"]
+
+
+def enforced_namespaces(node: nd.Node) -> list[str]:
+    hooks = [h for c in configs(node) for h in c.get("webhooks") or [] if h["name"] == "enforce.layerwatch.dev"]
+    return hooks[0]["namespaceSelector"]["matchExpressions"][0]["values"] if hooks else []
+
+
+def timeouts(node: nd.Node) -> set[int]:
+    return {h["timeoutSeconds"] for c in configs(node) for h in c.get("webhooks") or []}
+
+
+def deployment(name: str, namespace: str, image: str) -> dict:
+    return {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": name, "namespace": namespace},
+            "spec": {"replicas": 1, "selector": {"matchLabels": {"app": name}}, "template": {
+                "metadata": {"labels": {"app": name}},
+                "spec": {"containers": [{"name": "app", "image": image, "command": ["/bin/busybox", "sleep", "3600"]}]}}}}
+
+
+@pytest.fixture(scope="module")
+def release(cluster):
+    node, image, workload = cluster
+    node.apply({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "team-a"}})
+    started = time.monotonic()
+    node.helm("install", nd.RELEASE, nd.ROOT / "charts/layerwatch", "-n", nd.NAMESPACE, "--create-namespace",
+              *nd.image_values(image), *nd.FEED_VALUES)
+    node.apply(deployment("app", "team-a", workload))
+    nd.wait("the webhook to be Ready", lambda: node.kubectl(
+        "-n", nd.NAMESPACE, "rollout", "status", f"deploy/{nd.RELEASE}-layerwatch-webhook", "--timeout=5s",
+        check=False).returncode == 0, timeout=300)
+    TIMINGS["install to webhook Ready"] = time.monotonic() - started
+
+    def first_scan() -> dict | None:
+        for scan in node.json("get", "imagescans")["items"]:
+            if scan["spec"]["image"] == workload and (scan.get("status") or {}).get("phase") == "Scanned":
+                return scan
+        return None
+
+    scan = nd.wait("the first ImageScan Scanned", first_scan, timeout=300)
+    TIMINGS["install to first ImageScan Scanned"] = time.monotonic() - started
+    yield node, image, workload, scan
+
+
+def test_all_pods_ready_and_the_install_is_fast(release) -> None:
+    node, *_ = release
+    nd.wait("every layerwatch pod Ready", lambda: pods_ready(node), timeout=120)
+    assert TIMINGS["install to first ImageScan Scanned"] <= 90, TIMINGS
+
+
+def test_a_running_workload_is_scanned_with_its_findings(release) -> None:
+    node, _, workload, scan = release
+    name = scan["metadata"]["name"]
+
+    def with_usage() -> dict | None:  # labels and usedBy are patched in batches, right after the scan
+        current = node.json("get", "imagescan", name)
+        used = (current.get("status") or {}).get("usedBy") or {}
+        return current if used.get("pods") and "ns.layerwatch.dev/team-a" in current["metadata"].get("labels", {}) \
+            else None
+
+    scan = nd.wait("namespace label and usedBy", with_usage, timeout=60)
+    status = scan["status"]
+    assert status["os"] == {"id": "ubuntu", "version": "18.04"} and status["packages"] > 50
+    tar = next(v for v in status["vulnerabilities"] if v["id"] == "CVE-2022-48303")
+    assert (tar["package"], tar["fixedVersion"]) == ("tar", "1.29b-2ubuntu0.4")
+    assert "ns.layerwatch.dev/team-a" in scan["metadata"]["labels"]
+    assert status["usedBy"]["workloads"] == ["team-a/Deployment/app"]
+    assert next(c for c in status["conditions"] if c["type"] == "AdvisoryDataMissing")["status"] == "False"
+
+
+def test_enforce_denies_through_the_service_and_warn_warns(release) -> None:
+    node, _, workload, _ = release
+    node.apply({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "shop", "labels": {"tier": "prod"}}},
+               {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "dev"}})
+    node.apply({"apiVersion": "layerwatch.dev/v1alpha1", "kind": "VulnerabilityPolicy",
+                "metadata": {"name": "prod-enforce"},
+                "spec": {"namespaceSelector": {"matchLabels": {"tier": "prod"}}, "action": "Enforce",
+                         "maxSeverity": "Negligible", "unscanned": "Deny"}},
+               {"apiVersion": "layerwatch.dev/v1alpha1", "kind": "VulnerabilityPolicy",
+                "metadata": {"name": "dev-warn"},
+                "spec": {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "dev"}},
+                         "action": "Warn", "maxSeverity": "Negligible"}})
+
+    nd.wait("the webhook to enforce namespace shop", lambda: enforced_namespaces(node) == ["shop"], timeout=60)
+    denied = node.apply(deployment("web", "shop", workload))
+    assert denied.returncode != 0, denied.stdout
+    message = denied.stderr
+    assert 'admission webhook "enforce.layerwatch.dev" denied the request' in message
+    assert "VulnerabilityPolicy 'prod-enforce'" in message and "CVE-" in message and "fixed in" in message
+    warned = node.apply(deployment("web", "dev", workload))
+    assert warned.returncode == 0 and "Warning:" in warned.stderr and "dev-warn" in warned.stderr
+
+
+def test_helm_test_passes(release) -> None:
+    node, *_ = release
+    result = node.helm("test", nd.RELEASE, "-n", nd.NAMESPACE, "--timeout", "3m")
+    assert "Phase:          Succeeded" in result.stdout or "Succeeded" in result.stdout
+
+
+def test_no_lockout_when_the_webhook_is_gone(release) -> None:
+    node, _, workload, _ = release
+    name = f"deploy/{nd.RELEASE}-layerwatch-webhook"
+    started = time.monotonic()
+    node.kubectl("-n", nd.NAMESPACE, "scale", name, "--replicas=0")
+    nd.wait("webhook pods gone", lambda: not node.json("-n", nd.NAMESPACE, "get", "pods", "-l",
+                                                         "app.kubernetes.io/component=webhook")["items"], timeout=120)
+    try:
+        ok = node.apply({**deployment("during-outage", "team-a", workload)})
+        assert ok.returncode == 0, ok.stderr  # not enforced: deploys as if layerwatch were not there
+        node.apply({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "brand-new"}})
+        assert node.kubectl("-n", "brand-new", "create", "deployment", "x", "--image", workload,
+                            check=False).returncode == 0
+        refused = node.apply(deployment("during-outage", "shop", workload))
+        assert refused.returncode != 0 and "failed calling webhook" in refused.stderr  # enforcement never lapses
+    finally:
+        node.kubectl("-n", nd.NAMESPACE, "scale", name, "--replicas=2")
+        nd.wait("the webhook back", lambda: node.kubectl("-n", nd.NAMESPACE, "rollout", "status", name,
+                                                         "--timeout=5s", check=False).returncode == 0, timeout=180)
+    TIMINGS["webhook outage round trip"] = time.monotonic() - started
+
+
+def test_the_webhook_keeps_working_across_an_operator_restart(release) -> None:
+    node, _, workload, _ = release
+    node.kubectl("-n", nd.NAMESPACE, "rollout", "restart", f"deploy/{nd.RELEASE}-layerwatch-operator")
+    node.kubectl("-n", nd.NAMESPACE, "rollout", "status", f"deploy/{nd.RELEASE}-layerwatch-operator",
+                 "--timeout=180s")
+    denied = node.apply(deployment("again", "shop", workload))
+    assert denied.returncode != 0 and "prod-enforce" in denied.stderr
+
+
+def test_upgrade_and_rollback(release) -> None:
+    node, image, *_ = release
+    values = [*nd.image_values(image), *nd.FEED_VALUES]
+    node.helm("upgrade", nd.RELEASE, nd.ROOT / "charts/layerwatch", "-n", nd.NAMESPACE, *values,
+              "--set", "webhook.timeoutSeconds=7", "--wait", "--timeout", "5m")
+    # the enforce entry the webhook wrote survives the upgrade and follows the chart's new timeout
+    nd.wait("the enforce webhook to follow the upgrade", lambda: timeouts(node) == {7}
+            and enforced_namespaces(node) == ["shop"], timeout=90)
+    node.helm("rollback", nd.RELEASE, "1", "-n", nd.NAMESPACE, "--wait", "--timeout", "5m")
+
+    nd.wait("the enforce webhook to follow the rollback", lambda: enforced_namespaces(node) == ["shop"]
+            and timeouts(node) == {5}, timeout=90)
+    nd.wait("every layerwatch pod Ready", lambda: pods_ready(node), timeout=180)
+
+
+def test_uninstall_leaves_no_webhook_configuration_deployments_or_rbac(release) -> None:
+    node, *_ = release
+    node.helm("uninstall", nd.RELEASE, "-n", nd.NAMESPACE, "--wait", "--timeout", "5m")
+    label = f"app.kubernetes.io/instance={nd.RELEASE}"
+    assert not node.json("get", "validatingwebhookconfigurations", "-l", label)["items"]
+    assert not node.json("get", "clusterroles,clusterrolebindings", "-l", label)["items"]
+    assert not node.json("-n", nd.NAMESPACE, "get", "deployments,services,serviceaccounts,roles,rolebindings",
+                         "-l", label)["items"]
+    crds = {c["metadata"]["name"] for c in node.json("get", "crds")["items"]}
+    assert {"imagescans.layerwatch.dev", "vulnerabilitypolicies.layerwatch.dev"} <= crds  # kept, as documented
+    # with layerwatch gone, every namespace deploys again
+    assert node.kubectl("-n", "shop", "create", "deployment", "after", "--image", "x", check=False).returncode == 0
+    print(json.dumps(TIMINGS))
