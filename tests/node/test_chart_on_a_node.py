@@ -92,6 +92,20 @@ def test_all_pods_ready_and_the_install_is_fast(release) -> None:
     assert TIMINGS["install to first ImageScan Scanned"] <= 90, TIMINGS
 
 
+def test_pods_run_as_non_root_on_a_read_only_root_filesystem(release) -> None:
+    """The chart's security context for real: every write the code does goes to a mounted volume."""
+    node, *_ = release
+    for component in ("operator", "webhook"):
+        deploy = f"deploy/{nd.RELEASE}-layerwatch-{component}"
+        probe = ("import os, pathlib; print(os.getuid());"
+                 "\ntry:\n open('/probe', 'w')\nexcept OSError as e:\n print('root fs:', e.strerror)")
+        out = node.kubectl("-n", nd.NAMESPACE, "exec", deploy, "--", "python", "-c", probe).stdout
+        assert out.splitlines()[0] == "10001" and "Read-only file system" in out, out
+    listing = node.kubectl("-n", nd.NAMESPACE, "exec", f"deploy/{nd.RELEASE}-layerwatch-operator", "--",
+                           "ls", "/var/cache/layerwatch").stdout.split()
+    assert "vulndb.sqlite" in listing and "layers.sqlite" in listing
+
+
 def test_a_running_workload_is_scanned_with_its_findings(release) -> None:
     node, _, workload, scan = release
     name = scan["metadata"]["name"]
@@ -195,6 +209,7 @@ def test_uninstall_leaves_no_webhook_configuration_deployments_or_rbac(release) 
     assert not node.json("get", "clusterroles,clusterrolebindings", "-l", label)["items"]
     assert not node.json("-n", nd.NAMESPACE, "get", "deployments,services,serviceaccounts,roles,rolebindings",
                          "-l", label)["items"]
+    assert not node.json("-n", nd.NAMESPACE, "get", "secrets", "-l", label)["items"]  # a reinstall starts clean
     crds = {c["metadata"]["name"] for c in node.json("get", "crds")["items"]}
     assert {"imagescans.layerwatch.dev", "vulnerabilitypolicies.layerwatch.dev"} <= crds  # kept, as documented
     # with layerwatch gone, every namespace deploys again

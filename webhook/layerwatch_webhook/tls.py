@@ -122,7 +122,12 @@ def ensure_secret_bundle(client: httpx.Client, namespace: str, secret: str, serv
             "metadata": {"name": secret, "namespace": namespace},
             "data": {k: base64.b64encode(getattr(bundle, attr)).decode() for k, attr in _FIELDS.items()}}
     if existing:
-        body["metadata"]["resourceVersion"] = existing["metadata"].get("resourceVersion")
+        meta = existing["metadata"]
+        body["metadata"]["resourceVersion"] = meta.get("resourceVersion")
+        # keep Helm's labels and annotations: the release must still own the Secret it rendered
+        for key in ("labels", "annotations", "ownerReferences"):
+            if meta.get(key):
+                body["metadata"][key] = meta[key]
         written = client.put(path, json=body)
     else:
         written = client.post(f"/api/v1/namespaces/{namespace}/secrets", json=body)
