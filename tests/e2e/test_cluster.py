@@ -25,9 +25,10 @@ API = "/apis/layerwatch.dev/v1alpha1"
 DIGEST = "sha256:" + "d" * 64
 
 
-def scan_object(name: str, digest: str, status: dict | None = None) -> dict:
+def scan_object(name: str, digest: str, status: dict | None = None,
+                image: str = "docker.io/library/nginx:1.25") -> dict:
     doc = {"apiVersion": "layerwatch.dev/v1alpha1", "kind": "ImageScan", "metadata": {"name": name},
-           "spec": {"image": "docker.io/library/nginx:1.25", "digest": digest}}
+           "spec": {"image": image, "digest": digest}}
     return doc | ({"status": status} if status else {})
 
 
@@ -133,6 +134,31 @@ def test_api_server_calls_the_webhook_and_kubectl_shows_the_denial(cluster: Cont
         clean = json.loads(json.dumps(deployment).replace("nginx:1.25", "registry.example.com/unseen:1"))
         clean["metadata"]["name"] = "fine"
         assert client.post("/apis/apps/v1/namespaces/shop/deployments", json=clean).status_code == 201
+        # an image the database cannot vouch for (Incomplete) is unscanned, never clean: a policy
+        # with unscanned: Deny refuses it, naming what is missing
+        uncovered = cluster.apply(scan_object("amzn-app-1-ffffffffff", "sha256:" + "f" * 64,
+                                              image="registry.example.com/amzn/app:1"))
+        uncovered["status"] = {"phase": "Incomplete", "resolvedTags": ["registry.example.com/amzn/app:1"],
+                               "coverage": {"complete": False, "gaps": [
+                                   {"kind": "unsupported-distribution", "ecosystem": "amzn 2023", "packages": 90,
+                                    "message": "amzn 2023: no advisory feed of layerwatch covers this distribution"}]}}
+        assert client.put(f"{API}/imagescans/amzn-app-1-ffffffffff/status", json=uncovered).status_code == 200
+        cluster.apply({"apiVersion": "layerwatch.dev/v1alpha1", "kind": "VulnerabilityPolicy",
+                       "metadata": {"name": "prod-known-only"},
+                       "spec": {"namespaceSelector": {"matchLabels": {"tier": "prod"}}, "action": "Enforce",
+                                "maxSeverity": "Critical", "unscanned": "Deny"}})
+        amzn = json.loads(json.dumps(deployment).replace("nginx:1.25", "registry.example.com/amzn/app:1"))
+        amzn["metadata"]["name"] = "amzn"
+        refused = None
+        for _ in range(50):  # the webhook's watch delivers the new policy and scan status
+            refused = client.post("/apis/apps/v1/namespaces/shop/deployments", json=amzn)
+            if refused.status_code == 403:
+                break
+            client.delete("/apis/apps/v1/namespaces/shop/deployments/amzn")
+            time.sleep(0.2)
+        assert refused.status_code == 403 and "cannot be vouched for" in refused.json()["message"], refused.text
+        assert "amzn 2023: unsupported-distribution" in refused.json()["message"]
+        client.delete(f"{API}/vulnerabilitypolicies/prod-known-only")
         binary = kubectl()
         if binary:  # kubectl prints exactly what the webhook said
             manifest = tmp_path / "web.yaml"

@@ -201,6 +201,62 @@ def test_upgrade_and_rollback(release) -> None:
     nd.wait("every layerwatch pod Ready", lambda: pods_ready(node), timeout=180)
 
 
+def test_the_webhook_follows_a_token_rotation(release) -> None:
+    """The kubelet swaps a mounted token file atomically (a symlinked directory); the webhook must
+    use the new token from then on. Projected tokens live at least 10 minutes, so the swap is made
+    with a Secret volume at the service-account path, updated by the kubelet the same way, and the
+    old token is revoked: only a webhook that re-reads the file keeps reaching the API server."""
+    node, *_ = release
+    sa = f"{nd.RELEASE}-layerwatch-webhook"
+
+    def token_secret(name: str) -> dict:
+        node.apply({"apiVersion": "v1", "kind": "Secret", "type": "kubernetes.io/service-account-token",
+                    "metadata": {"name": name, "namespace": nd.NAMESPACE,
+                                 "annotations": {"kubernetes.io/service-account.name": sa}}})
+        return nd.wait(f"token in {name}", lambda: (node.json("-n", nd.NAMESPACE, "get", "secret", name)
+                                                     .get("data") or {}).get("token") and
+                       node.json("-n", nd.NAMESPACE, "get", "secret", name)["data"], timeout=60)
+
+    first = token_secret("rotation-token-a")
+    mounted = {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "rotation-sa", "namespace": nd.NAMESPACE},
+               "data": {"token": first["token"], "ca.crt": first["ca.crt"], "namespace": first["namespace"]}}
+    node.apply(mounted)
+    patch = {"spec": {"template": {"spec": {
+        "automountServiceAccountToken": False,
+        "volumes": [{"name": "rotation-sa", "secret": {"secretName": "rotation-sa"}}],
+        "containers": [{"name": "webhook", "volumeMounts": [
+            {"name": "rotation-sa", "mountPath": "/var/run/secrets/kubernetes.io/serviceaccount", "readOnly": True}]}]}}}}
+    node.kubectl("-n", nd.NAMESPACE, "patch", f"deploy/{sa}", "--type=strategic", "-p", json.dumps(patch))
+    node.kubectl("-n", nd.NAMESPACE, "rollout", "status", f"deploy/{sa}", "--timeout=180s")
+
+    def webhook_pods() -> list[str]:
+        return sorted(p["metadata"]["name"] for p in node.json("-n", nd.NAMESPACE, "get", "pods", "-l",
+                                                                "app.kubernetes.io/component=webhook")["items"]
+                      if not p["metadata"].get("deletionTimestamp"))
+
+    nd.wait("the old webhook pods gone", lambda: len(webhook_pods()) == 2, timeout=120)
+    pods = webhook_pods()
+    second = token_secret("rotation-token-b")
+    node.apply({**mounted, "data": {**mounted["data"], "token": second["token"]}})
+    node.kubectl("-n", nd.NAMESPACE, "delete", "secret", "rotation-token-a")  # token A is revoked
+    started = time.monotonic()
+    # the kubelet refreshes Secret volumes within its sync period; then only the new token works
+    node.apply({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "shop-two", "labels": {"tier": "prod"}}})
+    nd.wait("the webhook to enforce the new namespace with the rotated token",
+            lambda: enforced_namespaces(node) == ["shop", "shop-two"], timeout=180, interval=2)
+    TIMINGS["token rotation picked up"] = time.monotonic() - started
+    import base64
+
+    for pod in pods:  # the same processes, now holding token B
+        mounted_token = node.kubectl("-n", nd.NAMESPACE, "exec", pod, "--", "cat",
+                                     "/var/run/secrets/kubernetes.io/serviceaccount/token").stdout
+        assert mounted_token == base64.b64decode(second["token"]).decode()
+    assert webhook_pods() == pods
+    logs = node.kubectl("-n", nd.NAMESPACE, "logs", f"deploy/{sa}", "--tail=200").stdout
+    assert "Traceback" not in logs
+    node.kubectl("-n", nd.NAMESPACE, "delete", "secret", "rotation-token-b", "rotation-sa")
+
+
 def test_uninstall_leaves_no_webhook_configuration_deployments_or_rbac(release) -> None:
     node, *_ = release
     node.helm("uninstall", nd.RELEASE, "-n", nd.NAMESPACE, "--wait", "--timeout", "5m")
