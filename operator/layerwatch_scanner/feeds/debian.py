@@ -19,16 +19,35 @@ from ..vulndb.records import (
     Range,
 )
 from .base import Feed, Record
-from .common import read_json, severity_word
+from .common import severity_word
 
 CODENAME_TO_VERSION = {v: k for k, v in DEBIAN_CODENAMES.items()} | {"sid": "unstable"}
 
 
+def _packages(url: str, path: Path) -> Iterator[tuple[str, object]]:
+    """(source package, its CVEs) one at a time: the tracker JSON is ~40 MB, ten times that as
+    Python objects, so it is read incrementally (ijson) instead of whole."""
+    import gzip
+
+    import ijson
+
+    with open(path, "rb") as raw:
+        magic = raw.read(2)
+        raw.seek(0)
+        stream = gzip.GzipFile(fileobj=raw) if magic == b"\x1f\x8b" else raw
+        try:
+            first = ijson.parse(stream)
+            _, event, _ = next(first)
+            if event != "start_map":
+                raise FeedError(f"debian: {url}: expected an object of source packages")
+            stream.seek(0)
+            yield from ijson.kvitems(stream, "", use_float=True)
+        except (ijson.JSONError, ijson.IncompleteJSONError, OSError, EOFError, StopIteration) as exc:
+            raise FeedError(f"debian: {path.name} is not valid JSON ({exc})") from exc
+
+
 def parse(url: str, path: Path) -> Iterator[Record]:
-    doc = read_json(path, "debian")
-    if not isinstance(doc, dict):
-        raise FeedError(f"debian: {url}: expected an object of source packages")
-    for package, cves in doc.items():
+    for package, cves in _packages(url, path):
         if not isinstance(cves, dict):
             continue
         for vuln_id, entry in cves.items():

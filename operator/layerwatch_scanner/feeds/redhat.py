@@ -150,24 +150,32 @@ def parse(url: str, path: Path) -> Iterator[Record]:
     archive_name = path.read_text().strip()
     if not re.fullmatch(r"csaf_vex_[\w.-]+\.tar\.zst", archive_name):
         raise FeedError(f"redhat: {url} does not name a csaf_vex_*.tar.zst archive")
+    # One document in memory at a time (the archive holds ~20,000): the change and deletion
+    # lists are read first, so superseded archive members are skipped while streaming.
     with tempfile.TemporaryDirectory(prefix="layerwatch-redhat-") as tmp:
         work = Path(tmp)
-        documents: dict[str, object] = {}
+        changes = fetch(urljoin(base, "changes.csv"), work / "changes.csv", what="redhat")
+        changed = _csv_paths(changes.path) if changes.path else []
+        deletions = fetch(urljoin(base, "deletions.csv"), work / "deletions.csv", what="redhat")
+        deleted = {rel.split("/")[-1].lower() for rel in (_csv_paths(deletions.path) if deletions.path else [])}
+        superseded = deleted | {rel.split("/")[-1].lower() for rel in changed}
         archive = fetch(urljoin(base, archive_name), work / archive_name, what="redhat")
         if archive.path is None:
             raise FeedError(f"redhat: archive {archive_name} not found beside {url}")
         for name, doc in _archive_documents(archive.path):
-            documents[name.split("/")[-1].lower()] = doc
-        changes = fetch(urljoin(base, "changes.csv"), work / "changes.csv", what="redhat")
-        for rel in _csv_paths(changes.path) if changes.path else []:
+            if name.split("/")[-1].lower() not in superseded:
+                yield from records_from_csaf(doc)
+        if archive.path.is_relative_to(work):  # gigabytes: gone before the changed documents come
+            archive.path.unlink()
+        seen: set[str] = set()
+        for rel in changed:
+            key = rel.split("/")[-1].lower()
+            if key in deleted or key in seen:
+                continue
+            seen.add(key)
             got = fetch(urljoin(base, rel), work / "doc.json", what="redhat")
             if got.path is not None:  # a change listed but since removed upstream is skipped
-                documents[rel.split("/")[-1].lower()] = json.loads(got.path.read_text())
-        deletions = fetch(urljoin(base, "deletions.csv"), work / "deletions.csv", what="redhat")
-        for rel in _csv_paths(deletions.path) if deletions.path else []:
-            documents.pop(rel.split("/")[-1].lower(), None)
-        for doc in documents.values():
-            yield from records_from_csaf(doc)
+                yield from records_from_csaf(json.loads(got.path.read_text()))
 
 
 FEEDS = [Feed("redhat", "https://security.access.redhat.com/data/csaf/v2/vex/archive_latest.txt", parse)]

@@ -104,6 +104,10 @@ class VulnDBWriter:
         self._db.executemany("INSERT INTO affected VALUES (?,?,?,?,?,?,?,?,?,?,?)", rows)
         return len(rows)
 
+    def delete_source(self, source: str) -> None:
+        """Drop a source's rows written so far (its update failed halfway)."""
+        self._db.execute("DELETE FROM affected WHERE source = ?", (source,))
+
     def copy_infos_from(self, old: VulnDB) -> None:
         for row in old._db.execute("SELECT * FROM vulns"):
             self.add_info(_info_from_row(row))

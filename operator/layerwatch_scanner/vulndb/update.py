@@ -95,9 +95,10 @@ def _update_source(feed: Feed, url: str, writer: VulnDBWriter, previous: VulnDB 
     modified = old_meta.last_modified if (old_meta and single and old_meta.url == url) else ""
     records = 0
     new_etag = new_modified = ""
-    # Parse everything before writing anything: a feed that fails halfway must not leave half
-    # its records beside the previous ones.
-    pending: list = []
+    malformed = _Malformed()
+    # Records stream into the new file as they are parsed (one document in memory at a time);
+    # if the feed fails halfway, update_db deletes this source's rows from the new file before
+    # carrying the previous ones over, so no half feed ever sits beside old records.
     for i, file_url in enumerate(urls):
         fetched = fetch(file_url, workdir / f"{feed.name}-{i}", client, etag, modified, progress,
                         what=f"{feed.name}")
@@ -114,16 +115,15 @@ def _update_source(feed: Feed, url: str, writer: VulnDBWriter, previous: VulnDB 
                 continue
             raise FeedError(f"{feed.name}: {file_url} not found (HTTP 404 or missing file)")
         new_etag, new_modified = fetched.etag, fetched.last_modified
-        pending.extend(feed.parse(file_url, fetched.path))  # type: ignore[arg-type]
-    malformed = _Malformed()
-    for record in pending:
-        if isinstance(record, Affected):
-            malformed.check(record)
-            writer.add_affected(record)
+        for record in feed.parse(file_url, fetched.path):  # type: ignore[arg-type]
+            if isinstance(record, Affected):
+                malformed.check(record)
+                writer.add_affected(record)
+            else:
+                writer.add_info(record)
             records += 1
-        else:
-            writer.add_info(record)
-            records += 1
+        if fetched.path is not None and fetched.path.is_relative_to(workdir):  # never a file:// source
+            fetched.path.unlink(missing_ok=True)
     if records == 0:
         raise FeedError(f"{feed.name}: {url} yielded no records")
     writer.set_source(feed.name, SourceMeta(url=url, etag=new_etag, last_modified=new_modified, records=records,
@@ -180,6 +180,7 @@ def update_db(db_path: Path | str, sources: list[str] | None = None, urls: dict[
                     report.results.append(_update_source(feed, url, writer, previous, Path(workdir), client,
                                                          progress))
                 except (FeedError, OSError) as exc:
+                    writer.delete_source(name)  # whatever streamed in before the failure
                     kept = writer.copy_source_from(previous, name) if previous and old_meta else 0
                     if old_meta:
                         writer.set_source(name, old_meta)

@@ -3,6 +3,7 @@ database update: atomic swap, conditional GET, failures keeping the previous dat
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from pathlib import Path
 
@@ -188,3 +189,39 @@ def test_feed_redirects_to_metadata_addresses_are_refused(tmp_path: Path) -> Non
     [result] = report.results
     assert result.status == "failed" and "169.254.169.254" in result.error and "metadata" in result.error
     assert not report.installed and not (tmp_path / "db.sqlite").exists()
+
+
+def test_a_feed_failing_halfway_leaves_no_half_feed_beside_the_previous_records(feed_server, db: Path,
+                                                                                tmp_path: Path) -> None:
+    """Records stream into the new file as they are parsed: a record that breaks late in the
+    feed must take the rows already written with it, and the previous records come back."""
+    import io
+    import zipfile
+
+    from tests.scanner.feeds_support import zip_of
+
+    before = VulnDB.open(db)
+    kept_ids = {r[0] for r in before._db.execute("SELECT vuln_id FROM affected WHERE source='ubuntu'")}
+    count = before.count("ubuntu")
+    good = sorted((FEEDS / "ubuntu/cve").rglob("*.json"))
+    fresh = json.loads(good[0].read_text())
+    fresh["id"] = "UBUNTU-CVE-2099-0001"  # a record the previous database does not have
+    buf = io.BytesIO(zip_of(good))
+    with zipfile.ZipFile(buf, "a") as archive:
+        archive.writestr("AAAA-new.json", json.dumps(fresh))
+        archive.writestr("ZZZZ-broken.json", "{not json")  # read last: fails after rows were written
+    feed_server.files["/Ubuntu/all.zip"] = buf.getvalue()
+    report = update_db(db, ["ubuntu"], source_urls(feed_server))
+    [failed] = report.failed
+    assert failed.status == "kept" and "ZZZZ-broken.json" in failed.error
+    after = VulnDB.open(db)
+    assert after.count("ubuntu") == count
+    assert {r[0] for r in after._db.execute("SELECT vuln_id FROM affected WHERE source='ubuntu'")} == kept_ids
+
+
+def test_file_feeds_are_read_in_place_and_left_alone(tmp_path: Path) -> None:
+    feed = tmp_path / "kev.json"
+    feed.write_bytes((FEEDS / "kev/valid-catalog-1.json").read_bytes())
+    report = update_db(tmp_path / "db.sqlite", ["kev"], {"kev": feed.as_uri()})
+    assert report.installed and not report.failed
+    assert feed.read_bytes() == (FEEDS / "kev/valid-catalog-1.json").read_bytes()
