@@ -6,6 +6,7 @@ upgrade, rollback and a clean uninstall. Runs in order on one install (the node 
 
 from __future__ import annotations
 
+import base64
 import json
 import time
 
@@ -237,21 +238,25 @@ def test_the_webhook_follows_a_token_rotation(release) -> None:
     nd.wait("the old webhook pods gone", lambda: len(webhook_pods()) == 2, timeout=120)
     pods = webhook_pods()
     second = token_secret("rotation-token-b")
+    old, new = (base64.b64decode(t["token"]).decode() for t in (first, second))
     node.apply({**mounted, "data": {**mounted["data"], "token": second["token"]}})
     node.kubectl("-n", nd.NAMESPACE, "delete", "secret", "rotation-token-a")  # token A is revoked
     started = time.monotonic()
-    # the kubelet refreshes Secret volumes within its sync period; then only the new token works
+
+    def mounted_tokens() -> set[str]:
+        return {node.kubectl("-n", nd.NAMESPACE, "exec", pod, "--", "cat",
+                             "/var/run/secrets/kubernetes.io/serviceaccount/token").stdout for pod in pods}
+
+    # the kubelet swaps the files in the running pods; the API server stops accepting token A
+    nd.wait("the kubelet to swap the token files", lambda: mounted_tokens() == {new}, timeout=180, interval=2)
+    nd.wait("token A to be refused", lambda: nd.api_status(old) == 401, timeout=60)
+    assert nd.api_status(new) == 200  # token B is the webhook's (it may list namespaces)
+    # only now does the webhook need the API server: it must be reading token B from the file
     node.apply({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "shop-two", "labels": {"tier": "prod"}}})
     nd.wait("the webhook to enforce the new namespace with the rotated token",
-            lambda: enforced_namespaces(node) == ["shop", "shop-two"], timeout=180, interval=2)
+            lambda: enforced_namespaces(node) == ["shop", "shop-two"], timeout=120, interval=1)
     TIMINGS["token rotation picked up"] = time.monotonic() - started
-    import base64
-
-    for pod in pods:  # the same processes, now holding token B
-        mounted_token = node.kubectl("-n", nd.NAMESPACE, "exec", pod, "--", "cat",
-                                     "/var/run/secrets/kubernetes.io/serviceaccount/token").stdout
-        assert mounted_token == base64.b64decode(second["token"]).decode()
-    assert webhook_pods() == pods
+    assert webhook_pods() == pods  # the same processes: nothing restarted to read the new token
     logs = node.kubectl("-n", nd.NAMESPACE, "logs", f"deploy/{sa}", "--tail=200").stdout
     assert "Traceback" not in logs
     node.kubectl("-n", nd.NAMESPACE, "delete", "secret", "rotation-token-b", "rotation-sa")

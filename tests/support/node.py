@@ -153,6 +153,13 @@ def push_workload_image() -> str:
     return f"{REGISTRY}/apps/ubuntu-app:1"
 
 
+def api_status(token: str) -> int:
+    """HTTP status of GET /api/v1/namespaces on the node's API server with only this bearer token."""
+    with httpx.Client(verify=False, timeout=10) as client:  # noqa: S501 - loopback, the status is all we read
+        return client.get("https://127.0.0.1:16443/api/v1/namespaces",
+                          headers={"Authorization": f"Bearer {token}"}).status_code
+
+
 def wait(what: str, check, timeout: float = 180, interval: float = 1.0):  # noqa: ANN001
     deadline = time.monotonic() + timeout
     while True:
