@@ -7,9 +7,8 @@ Hand-written: the format is two varint-prefixed strings, documented in debug/bui
 
 from __future__ import annotations
 
-import re
-
 from ..errors import CatalogError
+from ..match.versions.gotoolchain import to_module_version
 from ..model import GOLANG, Package
 
 MAGIC = b"\xff Go buildinf:"
@@ -115,31 +114,12 @@ def parse_modinfo(modinfo: str, go_version: str, path: str) -> list[Package]:
             replaced = packages[-1]
             replaced.metadata["replaced"] = f"{replaced.name}@{replaced.version}"
             replaced.name, replaced.version = fields[1], fields[2]
-    stdlib = toolchain_module_version(go_version)
+    stdlib = to_module_version(go_version)
     if stdlib:
         # the standard library is a module too (GO-… advisories name it "stdlib")
         packages.append(Package(type=GOLANG, name="stdlib", version=stdlib, path=path,
                                 metadata={"main_module_path": main, "go_version": go_version}))
     return packages
-
-
-_GO_TAG = re.compile(r"go(\d+\.\d+)(\.\d+|)((beta|rc|-pre)(\d+))?", re.ASCII)
-
-
-def toolchain_module_version(tag: str) -> str:
-    """Go's own version of its toolchain ("go1.21rc1", "go1.22.0 X:boringcrypto") as the module
-    version the Go vulnerability database gives the standard library ("v1.21.0-rc.1"); "" when
-    it is not a release. Port of golang.org/x/vuln internal/semver.GoTagToSemver."""
-    tag = (tag.split() or [""])[0]
-    if tag == "go1":
-        return "v1.0.0"
-    m = _GO_TAG.fullmatch(tag)
-    if not m or tag == "go1.0":
-        return ""
-    version = "v" + m.group(1) + (m.group(2) or ".0")
-    if m.group(3):
-        version += ("" if m.group(4).startswith("-") else "-") + m.group(4) + "." + m.group(5)
-    return version
 
 
 CATALOGER = GoCataloger()

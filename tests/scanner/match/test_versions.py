@@ -79,6 +79,9 @@ ORDERED = [
     ("rpm", "1.0~rc1", "<", "1.0"), ("rpm", "1.0^git1", "<", "1.0.1"), ("rpm", "1.0", "<", "1.0^"),
     ("go-toolchain", "go1.21", "<", "go1.21rc1"), ("go-toolchain", "go1.21rc1", "<", "go1.21.0"),
     ("go-toolchain", "go1.21.0-bigcorp", "=", "go1.21.0"), ("go-toolchain", "go1.20", "=", "go1.20.0"),
+    ("go", "go1.21", "<", "go1.21rc1"),  # toolchain spellings under the Go scheme: go/version's order
+    ("go", "go1.21.3", "<", "1.21.10"),  # one toolchain, one module version: compared as v1.21.3
+    ("npm", "1.0.0-rc.1", "<", "1.0.0"), ("PyPI", "1.0", "<", "1.0.post1"),  # aliases of scheme names
     ("go", "1.2.3", "=", "v1.2.3"), ("go", "v1.2.3+incompatible", "=", "v1.2.3"), ("go", "v1", "=", "v1.0.0"),
     ("maven", "5.2.25.RELEASE", "=", "5.2.25"), ("maven", "1.0.GA", "=", "1.0"), ("maven", "2.0.Final", "=", "2"),
     ("maven", "1.0.RC2", "<", "1.0-RC3"), ("maven", "1.0-RC3", "<", "1.0.1"),  # MNG-7644

@@ -39,10 +39,20 @@ SCHEME_MODULES = {
 }
 
 
+# Other names for the same schemes: package types (purl) and OSV ecosystem names.
+ALIASES = {
+    "deb": "dpkg", "debian": "dpkg", "ubuntu": "dpkg", "rhel": "rpm", "redhat": "rpm", "alpine": "apk",
+    "wolfi": "apk", "pypi": "pep440", "python": "pep440", "npm": "semver", "cargo": "semver",
+    "crates.io": "semver", "golang": "go", "gomod": "go", "gem": "gem", "rubygems": "gem", "ruby": "gem",
+    "toolchain": "go-toolchain", "gotoolchain": "go-toolchain",
+}
+
+
 @functools.cache
 def scheme(name: str) -> ModuleType:
+    key = name if name in SCHEME_MODULES else ALIASES.get(name.lower(), name.lower())
     try:
-        module = SCHEME_MODULES[name]
+        module = SCHEME_MODULES[key]
     except KeyError:
         raise ValueError(f"unknown version scheme {name!r}") from None
     return importlib.import_module(f"{__name__}.{module}")

@@ -1,5 +1,9 @@
 """Go module versions: a port of golang.org/x/mod/semver (Compare, IsValid).
 
+A version spelled as Go spells its toolchain ("go1.21rc1": no module version starts with "go")
+is compared as go/version does when both are; one of them alone is first turned into the
+module version the Go vulnerability database gives the standard library (v1.21.0-rc.1).
+
 OSV writes Go module versions without the leading "v" ("1.2.3"), Go writes them with it;
 both are accepted. Shorthands "v1" and "v1.2" are valid (= v1.0.0, v1.2.0), build metadata
 ("+incompatible") is ignored. As in x/mod, an invalid version sorts before every valid one
@@ -120,6 +124,13 @@ def _compare_prerelease(x: str, y: str) -> int:
 
 
 def compare(a: str, b: str) -> int:
+    if a.startswith("go") or b.startswith("go"):
+        from . import gotoolchain
+
+        if a.startswith("go") and b.startswith("go"):
+            return gotoolchain.compare(a, b)
+        a = gotoolchain.to_module_version(a) or a if a.startswith("go") else a
+        b = gotoolchain.to_module_version(b) or b if b.startswith("go") else b
     pa, pb = parse(a), parse(b)
     if pa is None or pb is None:
         return 0 if pa is pb else (-1 if pa is None else 1)
@@ -131,5 +142,9 @@ def compare(a: str, b: str) -> int:
 
 
 def is_valid(version: str) -> bool:
+    if version.startswith("go"):
+        from . import gotoolchain
+
+        return gotoolchain.is_valid(version)
     return parse(version) is not None
 

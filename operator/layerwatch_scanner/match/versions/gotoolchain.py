@@ -10,6 +10,7 @@ Malformed versions sort before well-formed ones and equal to each other, as in G
 from __future__ import annotations
 
 import functools
+import re
 
 from .golang import compare_int
 
@@ -94,3 +95,22 @@ def compare(a: str, b: str) -> int:
 
 def is_valid(version: str) -> bool:
     return parse(_strip_go(version)) != _ZERO
+
+
+_TAG = re.compile(r"go(\d+\.\d+)(\.\d+|)((beta|rc|-pre)(\d+))?", re.ASCII)
+
+
+def to_module_version(tag: str) -> str:
+    """Go's own version of its toolchain ("go1.21rc1", "go1.22.0 X:boringcrypto") as the module
+    version the Go vulnerability database gives the standard library ("v1.21.0-rc.1"); "" when
+    it is not a release. Port of golang.org/x/vuln internal/semver.GoTagToSemver."""
+    tag = (tag.split() or [""])[0]
+    if tag == "go1":
+        return "v1.0.0"
+    m = _TAG.fullmatch(tag)
+    if not m or tag == "go1.0":
+        return ""
+    version = "v" + m.group(1) + (m.group(2) or ".0")
+    if m.group(3):
+        version += ("" if m.group(4).startswith("-") else "-") + m.group(4) + "." + m.group(5)
+    return version
