@@ -62,9 +62,8 @@ def match_package(pkg: Package, inventory: Inventory, db: VulnDB, problems: list
         return []
     ecosystem, name, scheme = lookup
     records = sorted(db.affected(ecosystem, name), key=lambda r: _source_rank(r.source))
-    if records and problems is not None and not is_valid(scheme, pkg.version):
-        problems.append(f"{pkg.type} package {pkg.name}: installed version {pkg.version!r} is not a valid {scheme} "
-                        f"version; its {len(records)} advisories were compared as {scheme} orders it")
+    installed_valid = not records or is_valid(scheme, pkg.version)
+    undecided = 0
     by_id: dict[str, Finding] = {}
     settled: set[str] = set()  # ids a higher-priority source already decided
     for record in records:
@@ -73,7 +72,8 @@ def match_package(pkg: Package, inventory: Inventory, db: VulnDB, problems: list
         try:
             hit, fixed = affected_fix(pkg.version, record, scheme)
         except ValueError as exc:
-            if problems is not None:
+            undecided += 1
+            if problems is not None and installed_valid:  # the advisory's version is the unreadable one
                 problems.append(f"{record.vuln_id} ({record.source}) for {pkg.type} package {pkg.name} "
                                 f"{pkg.version}: not decided, {exc}")
             continue
@@ -88,6 +88,11 @@ def match_package(pkg: Package, inventory: Inventory, db: VulnDB, problems: list
             aliases=list(record.aliases), vendor_severity=record.severity, status=record.status if not fixed
             else STATUS_FIXED, purl=purl_for(pkg, inventory.os), path=pkg.path, source_package=name,
         )
+    if problems is not None and not installed_valid:  # one line per package, not per advisory
+        decided = f"{undecided} of {len(records)} advisories could not be decided" if undecided \
+            else f"its {len(records)} advisories were compared as {scheme} orders it anyway"
+        problems.append(f"{pkg.type} package {pkg.name}: installed version {pkg.version!r} is not a valid {scheme} "
+                        f"version; {decided}")
     return list(by_id.values())
 
 

@@ -141,3 +141,23 @@ def test_rematch_reports_gained_and_lost_findings(db: Path, tmp_path: Path, site
     assert rematch(cache, VulnDB.open(db)) == []  # nothing changed since
     [back] = rematch(cache, VulnDB.open(empty))
     assert {f.id for f in back.removed} == {f.id for f in diff.added}
+
+
+def test_unreadable_versions_are_reported_once_per_package_never_dropped(tmp_path: Path) -> None:
+    path = tmp_path / "db.sqlite"
+    writer = VulnDBWriter(path)
+    for i in range(5):
+        writer.add_affected(Affected(f"GHSA-{i}", "npm", "left-pad", "osv-npm", ranges=[Range(fixed="1.3.0")]))
+    writer.add_affected(Affected("GHSA-odd", "npm", "lodash", "osv-npm", ranges=[Range(fixed="4.17.x")]))
+    writer.add_affected(Affected("GHSA-ok", "npm", "lodash", "osv-npm", ranges=[Range(fixed="4.17.21")]))
+    writer.close()
+    odd = Package(type="npm", name="left-pad", version="1.2-beta", path="/app/node_modules/left-pad/package.json")
+    lodash = Package(type="npm", name="lodash", version="4.17.15", path="/app/node_modules/lodash/package.json")
+    inventory = Inventory("img", "sha256:" + "c" * 64, None, [odd, lodash], [])
+    problems: list[str] = []
+    findings = match_inventory(inventory, VulnDB.open(path), problems)
+    assert [f.id for f in findings] == ["GHSA-ok"]
+    assert sorted(problems) == [
+        "GHSA-odd (osv-npm) for npm package lodash 4.17.15: not decided, invalid semver version '4.17.x'",
+        "npm package left-pad: installed version '1.2-beta' is not a valid semver version; "
+        "5 of 5 advisories could not be decided"]
