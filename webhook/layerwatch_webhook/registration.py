@@ -164,5 +164,5 @@ class Registrar:
                 with self.client_factory() as client:
                     self.reconcile(client, wanted)
                 self._last, since_check = wanted, 0.0
-            except httpx.HTTPError as exc:
+            except Exception as exc:  # noqa: BLE001 - the loop must outlive any one bad answer
                 log.warning("could not update the webhook configurations: %s", exc)
