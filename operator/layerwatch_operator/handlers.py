@@ -28,7 +28,7 @@ from .pods import pod_images, workload_of
 from .queue import ScanQueue
 from .scanner_port import SCANNER_IDENTITY, PullAuth, ScannerPort, dockerconfig_from_secret
 from .settings import OperatorSettings
-from .status import failed_status, now, scanned_status
+from .status import failed_status, now, phase_for, scanned_status
 from .usage import UsageIndex, label_patch
 
 log = logging.getLogger("layerwatch.operator")
@@ -306,8 +306,7 @@ async def _rematch_all() -> None:
             STATE.queue.submit(name)
             continue
         findings = matched.findings
-        covered_now = "Scanned" if matched.coverage.complete else "Incomplete"
-        if {f.id for f in findings} == before and covered_now == phase:
+        if {f.id for f in findings} == before and phase_for(matched.coverage) == phase:
             continue
         status = scanned_status(matched.inventory, findings, matched.database, STATE.settings.max_findings,
                                 scanned_at=scan["status"].get("scannedAt"), scanner_version=SCANNER_IDENTITY,

@@ -42,6 +42,11 @@ MAX_GAPS = 20
 MAX_NOTES = 10
 
 
+def phase_for(coverage: Any) -> str:
+    """Scanned only when the database vouches for the whole image (None: not checked)."""
+    return "Scanned" if coverage is None or coverage.complete else "Incomplete"
+
+
 def coverage_status(coverage: Any) -> dict[str, Any]:
     return {"complete": coverage.complete,
             "gaps": [{"kind": g.kind, "ecosystem": g.ecosystem, "packages": g.packages, "message": g.message[:300]}
@@ -64,13 +69,12 @@ def scanned_status(inventory: Any, findings: list[Any], database: Any, max_findi
     """The status of a finished scan (findings are sorted worst first). An image the database
     cannot fully vouch for is `Incomplete`, never `Scanned`: its zero findings mean nothing."""
     entries = [_entry(f) for f in findings[:max_findings]]
-    complete = coverage is None or coverage.complete
     conditions = [condition("Scanned", True, "ScanSucceeded",
                             f"{len(inventory.packages)} packages, {len(findings)} vulnerabilities")]
     if coverage is not None:
         conditions.append(coverage_condition(coverage))
     status: dict[str, Any] = {
-        "phase": "Scanned" if complete else "Incomplete",
+        "phase": phase_for(coverage),
         "conditions": conditions,
         "os": {"id": inventory.os.id, "version": inventory.os.version_id} if inventory.os else None,
         "summary": summary(findings),

@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from .cli import app
+from .cli_options import check_output_file
 from .config import feed_urls
 from .errors import LayerwatchError
 from .paths import vulndb_path
@@ -74,9 +75,7 @@ def export_command(target: Path, db: DbPath = None) -> None:
     """Write the database to one compressed, checksummed file (for air-gapped clusters)."""
     from .vulndb.update import export_db
 
-    if target.is_dir() or not target.parent.is_dir():
-        raise typer.BadParameter(f"{target}: " + ("is a directory" if target.is_dir()
-                                                  else f"directory {target.parent} does not exist"), param_hint="TARGET")
+    check_output_file(target, param_hint="TARGET")
     digest = export_db(db or vulndb_path(), target)
     typer.echo(f"exported to {target} (sha256 {digest})")
 

@@ -42,14 +42,14 @@ def open_cache(cache: Path | None, no_cache: bool) -> LayerCache | None:
     return None if no_cache else LayerCache(cache or layer_cache_path())
 
 
-def check_output_file(file: Path | None) -> None:
-    """Refuse an unwritable --file before any work is done (a long scan must not end in a traceback)."""
+def check_output_file(file: Path | None, param_hint: str = "--file") -> None:
+    """Refuse an unwritable output file before any work is done (a long scan must not end in a traceback)."""
     if file is None:
         return
     if file.is_dir():
-        raise typer.BadParameter(f"{file} is a directory", param_hint="--file")
+        raise typer.BadParameter(f"{file} is a directory", param_hint=param_hint)
     if not file.parent.is_dir():
-        raise typer.BadParameter(f"directory {file.parent} does not exist", param_hint="--file")
+        raise typer.BadParameter(f"directory {file.parent} does not exist", param_hint=param_hint)
 
 
 def emit(text: str, file: Path | None) -> None:

@@ -35,8 +35,9 @@ class ScanResult:
                 *self.problems]
 
 
-def coverage_for(inventory: Inventory, db: VulnDB, max_age: dt.timedelta | None = DEFAULT_MAX_AGE) -> Coverage:
-    meta = db.metadata()
+def coverage_for(inventory: Inventory, db: VulnDB, max_age: dt.timedelta | None = DEFAULT_MAX_AGE,
+                 meta: DBMetadata | None = None) -> Coverage:
+    meta = meta or db.metadata()
     return coverage_of(inventory, db.sources_by_ecosystem(),
                        {name: src.last_success for name, src in meta.sources.items()}, max_age)
 
@@ -47,8 +48,9 @@ def match(inventory: Inventory, db: VulnDB, cache: LayerCache | None = None,
     findings = match_inventory(inventory, db, problems)
     if cache is not None:
         cache.store_match(inventory.digest, [f.to_dict() for f in findings])
-    return ScanResult(inventory, findings, remediate(inventory, findings), db.metadata(),
-                      coverage_for(inventory, db, max_age), problems)
+    meta = db.metadata()
+    return ScanResult(inventory, findings, remediate(inventory, findings), meta,
+                      coverage_for(inventory, db, max_age, meta), problems)
 
 
 def scan_image(spec: str, db_path: Path | str, options: SourceOptions | None = None,

@@ -22,7 +22,6 @@ enforced after the next watch event and reconcile (about a second).
 
 from __future__ import annotations
 
-import base64
 import copy
 import logging
 import threading
@@ -30,6 +29,8 @@ from collections.abc import Callable, Iterable
 
 import httpx
 from layerwatch_api.policy import VulnerabilityPolicy
+
+from .tls import ca_patch
 
 log = logging.getLogger(__name__)
 
@@ -69,15 +70,6 @@ def enforce_entry(observe: dict, enforced: list[str], failure_policy: str) -> di
     elif "url" in client:
         client["url"] = client["url"].split("/validate")[0] + ENFORCE_PATH
     return entry
-
-
-def ca_patch(live: dict, ca_cert: bytes | None) -> list[dict]:
-    if not ca_cert:
-        return []
-    encoded = base64.b64encode(ca_cert).decode()
-    return [{"op": "add", "path": f"/webhooks/{i}/clientConfig/caBundle", "value": encoded}
-            for i, hook in enumerate(live.get("webhooks") or [])
-            if (hook.get("clientConfig") or {}).get("caBundle") != encoded]
 
 
 def desired_enforce_webhooks(observe_config: dict, enforced: list[str], failure_policy: str) -> list[dict]:

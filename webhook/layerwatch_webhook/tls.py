@@ -140,14 +140,20 @@ def ensure_secret_bundle(client: httpx.Client, namespace: str, secret: str, serv
     return bundle
 
 
+def ca_patch(live: dict, ca_cert: bytes | None) -> list[dict]:
+    """JSON patch operations that put `ca_cert` into every webhook's caBundle where it differs."""
+    if not ca_cert:
+        return []
+    encoded = base64.b64encode(ca_cert).decode()
+    return [{"op": "add", "path": f"/webhooks/{i}/clientConfig/caBundle", "value": encoded}
+            for i, hook in enumerate(live.get("webhooks") or [])
+            if (hook.get("clientConfig") or {}).get("caBundle") != encoded]
+
+
 def patch_ca_bundle(client: httpx.Client, config_name: str, ca_cert: bytes) -> None:
     path = f"/apis/admissionregistration.k8s.io/v1/validatingwebhookconfigurations/{config_name}"
     current = client.get(path)
     current.raise_for_status()
-    encoded = base64.b64encode(ca_cert).decode()
-    hooks = current.json().get("webhooks") or []
-    patch = [{"op": "replace" if "caBundle" in (h.get("clientConfig") or {}) else "add",
-              "path": f"/webhooks/{i}/clientConfig/caBundle", "value": encoded} for i, h in enumerate(hooks)
-             if (h.get("clientConfig") or {}).get("caBundle") != encoded]
+    patch = ca_patch(current.json(), ca_cert)
     if patch:
         client.patch(path, json=patch, headers={"Content-Type": "application/json-patch+json"}).raise_for_status()

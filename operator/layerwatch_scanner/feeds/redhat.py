@@ -140,6 +140,11 @@ def _archive_documents(path: Path) -> Iterator[tuple[str, object]]:
         raise FeedError(f"redhat: corrupt archive {path.name} ({exc})") from exc
 
 
+def _key(path: str) -> str:
+    """A document's identity across the archive, changes.csv and deletions.csv: its file name."""
+    return path.split("/")[-1].lower()
+
+
 def _csv_paths(path: Path) -> list[str]:
     return [row[0] for row in csv.reader(io.StringIO(path.read_text())) if row]
 
@@ -157,19 +162,19 @@ def parse(url: str, path: Path) -> Iterator[Record]:
         changes = fetch(urljoin(base, "changes.csv"), work / "changes.csv", what="redhat")
         changed = _csv_paths(changes.path) if changes.path else []
         deletions = fetch(urljoin(base, "deletions.csv"), work / "deletions.csv", what="redhat")
-        deleted = {rel.split("/")[-1].lower() for rel in (_csv_paths(deletions.path) if deletions.path else [])}
-        superseded = deleted | {rel.split("/")[-1].lower() for rel in changed}
+        deleted = {_key(rel) for rel in (_csv_paths(deletions.path) if deletions.path else [])}
+        superseded = deleted | {_key(rel) for rel in changed}
         archive = fetch(urljoin(base, archive_name), work / archive_name, what="redhat")
         if archive.path is None:
             raise FeedError(f"redhat: archive {archive_name} not found beside {url}")
         for name, doc in _archive_documents(archive.path):
-            if name.split("/")[-1].lower() not in superseded:
+            if _key(name) not in superseded:
                 yield from records_from_csaf(doc)
         if archive.path.is_relative_to(work):  # gigabytes: gone before the changed documents come
             archive.path.unlink()
         seen: set[str] = set()
         for rel in changed:
-            key = rel.split("/")[-1].lower()
+            key = _key(rel)
             if key in deleted or key in seen:
                 continue
             seen.add(key)

@@ -24,7 +24,7 @@ def describe(exc: BaseException, host: str) -> str:
         if isinstance(cause, socket.gaierror) or "Name or service not known" in str(cause) \
                 or "Temporary failure in name resolution" in str(cause):
             return f"cannot resolve {host.rsplit(':', 1)[0]} (DNS lookup failed): check the name and the resolver"
-        if isinstance(cause, ssl.SSLCertVerificationError) or "CERTIFICATE_VERIFY_FAILED" in str(cause):
+        if _untrusted(cause):
             return (f"TLS certificate of {host} not trusted ({cause}): pass --ca-cert FILE for a private CA")
         if isinstance(cause, ssl.SSLError) or any(word in str(cause) for word in ("WRONG_VERSION_NUMBER", "TLS", "SSL")):
             return (f"TLS handshake with {host} failed ({cause}): a registry that serves plain HTTP must be named "
@@ -36,6 +36,9 @@ def describe(exc: BaseException, host: str) -> str:
     return f"connection to {host} failed: {exc}"
 
 
+def _untrusted(cause: BaseException) -> bool:
+    return isinstance(cause, ssl.SSLCertVerificationError) or "CERTIFICATE_VERIFY_FAILED" in str(cause)
+
+
 def is_untrusted_certificate(exc: BaseException) -> bool:
-    return any(isinstance(c, ssl.SSLCertVerificationError) or "CERTIFICATE_VERIFY_FAILED" in str(c)
-               for c in _chain(exc))
+    return any(_untrusted(c) for c in _chain(exc))

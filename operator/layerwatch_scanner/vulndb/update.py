@@ -106,10 +106,11 @@ def _update_source(feed: Feed, url: str, writer: VulnDBWriter, previous: VulnDB 
             if previous is None:
                 raise FeedError(f"{feed.name}: {file_url} answered 304 but there is no previous database")
             count = writer.copy_source_from(previous, feed.name)
+            kept = old_meta or SourceMeta(url=url)  # its malformed-version counts stay true
             writer.set_source(feed.name, SourceMeta(url=url, etag=etag, last_modified=modified, records=count,
-                                                    last_success=_now(), malformed=old_meta.malformed if old_meta else 0,
-                                                    malformed_samples=old_meta.malformed_samples if old_meta else []))
-            return SourceResult(feed.name, "not-modified", count, malformed=old_meta.malformed if old_meta else 0)
+                                                    last_success=_now(), malformed=kept.malformed,
+                                                    malformed_samples=kept.malformed_samples))
+            return SourceResult(feed.name, "not-modified", count, malformed=kept.malformed)
         if fetched.missing:
             if feed.optional_files and not single:
                 continue
