@@ -1,4 +1,4 @@
-"""OCI distribution / Docker Registry v2 client on httpx.
+"""OCI distribution / Docker Registry v2 client (HTTP in http.py).
 
 Authentication follows the registry's `WWW-Authenticate` challenge: Basic, or Bearer with the
 token dance (realm, service, scope) and a token cache keyed by scope. Redirects (to blob
@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import ipaddress
+import json
 import logging
 import re
 import ssl
@@ -19,14 +20,13 @@ from collections.abc import Iterator
 from typing import IO
 from urllib.parse import urljoin, urlsplit
 
-import httpx
-
 from .. import __version__
 from ..errors import AuthError, RegistryError
 from ..streams import ChunkReader
 from . import neterrors
 from .credentials import Credentials, lookup
 from .guard import HostGuard
+from .http import Pool, Response, TransportError, default_ssl_context
 from .reference import Reference
 
 log = logging.getLogger(__name__)
@@ -55,9 +55,9 @@ def is_local(host: str) -> bool:
 
 
 class _StreamReader(ChunkReader):
-    """A file-like view of a streaming httpx response (closed with the response)."""
+    """A file-like view of a streaming response (closed with the response)."""
 
-    def __init__(self, response: httpx.Response, what: str):
+    def __init__(self, response: Response, what: str):
         self._response = response
         self._chunks: Iterator[bytes] = response.iter_raw(1 << 20)
         self._what = what
@@ -66,7 +66,7 @@ class _StreamReader(ChunkReader):
     def _produce(self) -> bytes:
         try:
             return next(self._chunks, b"")
-        except httpx.HTTPError as exc:
+        except TransportError as exc:
             raise RegistryError(f"{self._what}: download failed: {exc}") from exc
 
     def close(self) -> None:
@@ -84,11 +84,10 @@ class RegistryClient:
         self.credentials = credentials or lookup(registry, docker_config)
         self.insecure = is_local(registry) or registry in (insecure or [])
         try:
-            verify = ssl.create_default_context(cafile=ca_cert) if ca_cert else True
+            context = default_ssl_context(ca_cert) if ca_cert else None  # None: the default CAs, on first use
         except (OSError, ssl.SSLError) as exc:
             raise RegistryError(f"--ca-cert {ca_cert}: cannot load CA certificates ({exc})") from exc
-        self._http = httpx.Client(verify=verify, timeout=timeout, follow_redirects=False,
-                                  headers={"User-Agent": f"layerwatch/{__version__}"})
+        self._http = Pool(context, timeout, {"User-Agent": f"layerwatch/{__version__}"})
         self._scheme: str | None = None
         self._tokens: dict[str, tuple[str, float]] = {}  # scope -> (token, expiry)
         self._basic = False
@@ -104,15 +103,13 @@ class RegistryClient:
 
     def _probe_scheme(self) -> str:
         try:
-            self._http.get(f"https://{self.registry}/v2/")
+            self._http.request("GET", f"https://{self.registry}/v2/").close()
             return "https"
-        except httpx.ConnectError as exc:
+        except TransportError as exc:
             # a certificate we do not trust means the server does speak TLS: plain HTTP would not help
             if self.insecure and not neterrors.is_untrusted_certificate(exc):
                 log.debug("https to %s failed (%s); using plain http for an insecure registry", self.registry, exc)
                 return "http"
-            raise RegistryError(f"registry {self.registry}: {neterrors.describe(exc, self.registry)}") from exc
-        except httpx.HTTPError as exc:
             raise RegistryError(f"registry {self.registry}: {neterrors.describe(exc, self.registry)}") from exc
 
     def _auth_header(self, scope: str) -> dict[str, str]:
@@ -147,8 +144,9 @@ class RegistryClient:
         auth = (self.credentials.username, self.credentials.password) if self.credentials else None
         try:
             self.token_requests += 1
-            response = self._http.get(realm, params=query, auth=auth)
-        except httpx.HTTPError as exc:
+            response = self._http.request("GET", realm, params=query, auth=auth)
+            body_bytes = response.content
+        except TransportError as exc:
             raise AuthError(f"{what}: token service {realm}: {neterrors.describe(exc, realm_host)}") from exc
         if response.status_code in (401, 403):
             who = f"user {self.credentials.username!r}" if self.credentials else "anonymous access"
@@ -156,7 +154,7 @@ class RegistryClient:
         if response.status_code != 200:
             raise AuthError(f"{what}: token service {realm} answered HTTP {response.status_code}")
         try:
-            body = response.json()
+            body = json.loads(body_bytes)
             token = body.get("token") or body.get("access_token")
             expires = float(body.get("expires_in") or 60)
         except (ValueError, AttributeError, TypeError) as exc:
@@ -167,13 +165,12 @@ class RegistryClient:
             # renew a little early: a token that expires mid-download fails the blob request
             self._tokens[scope] = (token, time.monotonic() + max(expires - 10, 1))
 
-    def request(self, method: str, path: str, repo: str, what: str, headers: dict | None = None,
-                stream: bool = False) -> httpx.Response:
+    def request(self, method: str, path: str, repo: str, what: str, headers: dict | None = None) -> Response:
         """A request to the registry with auth, and redirects checked by the guard."""
         scope = f"repository:{repo}:pull" if repo else ""
         url = self._base() + path
         for attempt in range(2):
-            response = self._send(method, url, {**(headers or {}), **self._auth_header(scope)}, stream, what)
+            response = self._send(method, url, {**(headers or {}), **self._auth_header(scope)}, what)
             if response.status_code != 401 or attempt == 1:
                 break
             challenge = response.headers.get("WWW-Authenticate", "")
@@ -185,17 +182,17 @@ class RegistryClient:
             raise AuthError(f"{what}: registry {self.registry} refused {who} (HTTP 401)")
         return response
 
-    def _send(self, method: str, url: str, headers: dict, stream: bool, what: str) -> httpx.Response:
+    def _send(self, method: str, url: str, headers: dict, what: str) -> Response:
         origin = urlsplit(url).netloc
         for _ in range(MAX_REDIRECTS + 1):
             try:
-                request = self._http.build_request(method, url, headers=headers)
-                response = self._http.send(request, stream=stream)
-            except httpx.HTTPError as exc:
+                response = self._http.request(method, url, headers=headers)
+            except TransportError as exc:
                 raise RegistryError(f"{what}: {method} {url}: {neterrors.describe(exc, urlsplit(url).netloc)}") from exc
-            if response.status_code not in (301, 302, 303, 307, 308) or "location" not in response.headers:
+            location = response.headers.get("location")
+            if response.status_code not in (301, 302, 303, 307, 308) or not location:
                 return response
-            target = urljoin(url, response.headers["location"])
+            target = urljoin(url, location)
             response.close()
             parts = urlsplit(target)
             if parts.scheme not in ("http", "https"):
@@ -212,16 +209,23 @@ class RegistryClient:
         what = f"{ref}"
         response = self.request("GET", f"/v2/{ref.repository}/manifests/{reference}", ref.repository, what,
                                 headers={"Accept": accept})
+        if response.status_code != 200:
+            response.close()
         if response.status_code == 404:
             raise RegistryError(f"{what}: manifest {reference} not found in {self.registry}/{ref.repository}")
         if response.status_code != 200:
             raise RegistryError(f"{what}: registry answered HTTP {response.status_code} for manifest {reference}")
-        return response.content, response.headers.get("content-type", "").split(";")[0].strip()
+        try:
+            content = response.content
+        except TransportError as exc:
+            raise RegistryError(f"{what}: manifest {reference}: {exc}") from exc
+        return content, response.headers.get("content-type", "").split(";")[0].strip()
 
     def head_manifest(self, ref: Reference, accept: str) -> str:
         """The digest a tag points to (Docker-Content-Digest), without downloading the manifest."""
         response = self.request("HEAD", f"/v2/{ref.repository}/manifests/{ref.ref}", ref.repository, str(ref),
                                 headers={"Accept": accept})
+        response.close()
         if response.status_code == 404:
             raise RegistryError(f"{ref}: not found in {self.registry}")
         if response.status_code != 200:
@@ -229,7 +233,7 @@ class RegistryClient:
         return response.headers.get("docker-content-digest", "")
 
     def open_blob(self, ref: Reference, digest: str, what: str) -> IO[bytes]:
-        response = self.request("GET", f"/v2/{ref.repository}/blobs/{digest}", ref.repository, what, stream=True)
+        response = self.request("GET", f"/v2/{ref.repository}/blobs/{digest}", ref.repository, what)
         if response.status_code != 200:
             response.close()
             raise RegistryError(f"{what}: registry answered HTTP {response.status_code} for blob {digest}")

@@ -6,8 +6,6 @@ from __future__ import annotations
 import socket
 import ssl
 
-import httpx
-
 
 def _chain(exc: BaseException):  # noqa: ANN202 - the exception and its causes, outermost first
     seen: set[int] = set()
@@ -31,7 +29,8 @@ def describe(exc: BaseException, host: str) -> str:
                     "with --insecure-registry")
         if isinstance(cause, ConnectionRefusedError) or "Connection refused" in str(cause):
             return f"connection to {host} refused: is the registry running and the port right?"
-        if isinstance(cause, httpx.TimeoutException | socket.timeout | TimeoutError):
+        # httpx's timeouts (feeds) by name: importing httpx here would slow every scan's start
+        if isinstance(cause, socket.timeout | TimeoutError) or type(cause).__name__.endswith("Timeout"):
             return f"connection to {host} timed out"
     return f"connection to {host} failed: {exc}"
 

@@ -1,12 +1,10 @@
-"""Reference parsing, the SSRF guard, and manifest errors (registry answers mocked with respx)."""
+"""Reference parsing, the SSRF guard, redirects and manifest errors (a scripted local HTTP(S) server)."""
 
 from __future__ import annotations
 
 import json
 
-import httpx
 import pytest
-import respx
 from layerwatch_scanner.errors import (
     BlockedHostError,
     LayerwatchError,
@@ -21,6 +19,7 @@ from layerwatch_scanner.sources.options import SourceOptions
 from layerwatch_scanner.sources.registry import RegistrySource
 
 from tests.support.images import Image, file, make_layer
+from tests.support.scripted import Answer, ScriptedServer
 
 REG = "registry.example.com"
 
@@ -77,49 +76,48 @@ def _image() -> Image:
                                    "Name: six\nVersion: 1.16.0\n")])])
 
 
-def _serve(mock: respx.Router, image: Image, blob_response=None) -> None:
-    base = f"https://{REG}/v2/app"
-    mock.get(f"https://{REG}/v2/").respond(200)
-    mock.get(f"{base}/manifests/1").respond(200, content=image.manifest_bytes(),
-                                            headers={"Content-Type": image.media_type})
+def _routes(image: Image, repo: str = "app", blob_answer: Answer | None = None) -> dict[str, Answer]:
+    routes = {"/v2/": Answer(200),
+              f"/v2/{repo}/manifests/1": Answer(200, image.manifest_bytes(), {"Content-Type": image.media_type})}
     for digest, data in image.blobs().items():
-        if digest == image.layers[0].digest and blob_response is not None:
-            mock.get(f"{base}/blobs/{digest}").mock(return_value=blob_response)
-        else:
-            mock.get(f"{base}/blobs/{digest}").respond(200, content=data)
+        answer = blob_answer if digest == image.layers[0].digest and blob_answer is not None else Answer(200, data)
+        routes[f"/v2/{repo}/blobs/{digest}"] = answer
+    return routes
 
 
-def test_redirect_to_blob_storage_is_followed_without_credentials() -> None:
+def test_redirect_to_blob_storage_is_followed_without_credentials(tmp_path) -> None:
     image = _image()
-    with respx.mock(assert_all_called=False) as mock:
-        storage = mock.get("https://storage.example.net/blob").respond(200, content=image.layers[0].blob)
-        _serve(mock, image, httpx.Response(307, headers={"Location": "https://storage.example.net/blob"}))
-        source = RegistrySource(f"{REG}/app:1", SourceOptions(username="u", password="p"))
-        source.client._basic = True  # as after a Basic challenge
-        inventory = build_inventory(source)
-        assert [p.name for p in inventory.packages] == ["six"]
-        assert "authorization" not in {k.lower() for k in storage.calls.last.request.headers}
+    with ScriptedServer({"/blob": Answer(200, image.layers[0].blob)}) as storage:
+        # "localhost" and "127.0.0.1" are different hosts to the client: credentials stay behind
+        target = f"http://localhost:{storage.host.split(':')[1]}/blob"
+        routes = _routes(image, blob_answer=Answer(307, headers={"Location": target}))
+        with ScriptedServer(routes, cert_dir=tmp_path) as registry:
+            source = RegistrySource(f"{registry.host}/app:1", SourceOptions(username="u", password="p",
+                                                                            ca_cert=str(registry.ca_path)))
+            source.client._basic = True  # as after a Basic challenge
+            inventory = build_inventory(source)
+            assert [p.name for p in inventory.packages] == ["six"]
+            assert registry.requests_to(f"/v2/app/blobs/{image.layers[0].digest}")[0].headers["authorization"]
+            assert "authorization" not in storage.requests_to("/blob")[0].headers
 
 
 @pytest.mark.parametrize("target", ["http://169.254.169.254/latest/meta-data/", "http://metadata.google.internal/x",
                                     "http://[fe80::1]/x"])
-def test_redirect_to_metadata_is_refused(target: str) -> None:
+def test_redirect_to_metadata_is_refused(target: str, tmp_path) -> None:
     image = _image()
-    with respx.mock(assert_all_called=False) as mock:
-        metadata = mock.get(target).respond(200, content=b"secrets")
-        _serve(mock, image, httpx.Response(302, headers={"Location": target}))
+    with ScriptedServer(_routes(image, blob_answer=Answer(302, headers={"Location": target})),
+                        cert_dir=tmp_path) as registry:
         with pytest.raises(BlockedHostError, match="refused"):
-            build_inventory(RegistrySource(f"{REG}/app:1"))
-        assert not metadata.called
+            build_inventory(RegistrySource(f"{registry.host}/app:1", SourceOptions(ca_cert=str(registry.ca_path))))
 
 
-def test_redirect_loop_stops() -> None:
+def test_redirect_loop_stops(tmp_path) -> None:
     image = _image()
-    with respx.mock(assert_all_called=False) as mock:
-        mock.get("https://storage.example.net/loop").respond(302, headers={"Location": "/loop"})
-        _serve(mock, image, httpx.Response(302, headers={"Location": "https://storage.example.net/loop"}))
+    routes = _routes(image, blob_answer=Answer(302, headers={"Location": "/loop"}))
+    routes["/loop"] = Answer(302, headers={"Location": "/loop"})
+    with ScriptedServer(routes, cert_dir=tmp_path) as registry:
         with pytest.raises(RegistryError, match="redirects"):
-            build_inventory(RegistrySource(f"{REG}/app:1"))
+            build_inventory(RegistrySource(f"{registry.host}/app:1", SourceOptions(ca_cert=str(registry.ca_path))))
 
 
 @pytest.mark.parametrize(("body", "media", "message"), [
@@ -130,26 +128,51 @@ def test_redirect_loop_stops() -> None:
     ([1, 2, 3], "application/json", "not a JSON object"),
 ])
 def test_unsupported_manifests(body, media: str, message: str) -> None:
-    with respx.mock(assert_all_called=False) as mock:
-        mock.get(f"https://{REG}/v2/").respond(200)
-        mock.get(f"https://{REG}/v2/app/manifests/1").respond(200, content=json.dumps(body).encode(),
-                                                              headers={"Content-Type": media})
+    routes = {"/v2/": Answer(200), "/v2/app/manifests/1": Answer(200, json.dumps(body).encode(), {"Content-Type": media})}
+    with ScriptedServer(routes) as registry:
         with pytest.raises(UnsupportedManifestError, match=message):
-            RegistrySource(f"{REG}/app:1").manifest()
+            RegistrySource(f"{registry.host}/app:1").manifest()
 
 
-def test_plain_http_only_for_local_or_insecure_hosts() -> None:
-    with respx.mock(assert_all_called=False) as mock:
-        mock.get(f"https://{REG}/v2/").mock(side_effect=httpx.ConnectError("TLS handshake failed"))
-        plain = mock.get(f"http://{REG}/v2/app/manifests/1").respond(404)
+def test_plain_http_only_for_local_or_insecure_hosts(monkeypatch) -> None:
+    # treat the loopback server as a remote host: only --insecure-registry may then use plain HTTP
+    monkeypatch.setattr("layerwatch_scanner.registry.client.is_local", lambda host: False)
+    with ScriptedServer({"/v2/": Answer(200)}) as registry:
         with pytest.raises(RegistryError, match="--insecure-registry"):
-            RegistrySource(f"{REG}/app:1").manifest()
-        assert not plain.called
+            RegistrySource(f"{registry.host}/app:1").manifest()
+        assert not registry.requests_to("/v2/app/manifests/1")
         with pytest.raises(RegistryError, match="not found"):
-            RegistrySource(f"{REG}/app:1", SourceOptions(insecure_registries=[REG])).manifest()
-        assert plain.called
+            RegistrySource(f"{registry.host}/app:1", SourceOptions(insecure_registries=[registry.host])).manifest()
+        assert registry.requests_to("/v2/app/manifests/1")
+
+
+def test_keep_alive_connections_are_reused_and_survive_a_server_that_closed_them() -> None:
+    image = _image()
+    with ScriptedServer(_routes(image)) as registry:
+        source = RegistrySource(f"{registry.host}/app:1")
+        source.manifest()
+        source.manifest()
+        assert len(registry.seen) == 4 and len(registry.connections) == 1  # 2 x (manifest, config)
+        registry.drop_connections = True
+        source.manifest()  # its first request finds the idle connection closed: retried on a new one
+        registry.drop_connections = False
+        assert source.manifest().digest == image.digest
+        source.close()
 
 
 def test_missing_ca_file_is_a_clear_error() -> None:
     with pytest.raises(RegistryError, match="--ca-cert /nonexistent.pem"):
         RegistrySource(f"{REG}/app:1", SourceOptions(ca_cert="/nonexistent.pem"))
+def test_plain_http_goes_through_http_proxy_and_no_proxy_bypasses_it(monkeypatch) -> None:
+    image = _image()
+    remote = "registry.invalid:5000"  # never resolvable: only the proxy can reach it
+    routes = {f"http://{remote}{path}": answer for path, answer in _routes(image).items()}
+    with ScriptedServer(routes) as proxy:
+        monkeypatch.setenv("HTTP_PROXY", f"http://user:secret@{proxy.host}")
+        options = SourceOptions(insecure_registries=[remote])
+        assert RegistrySource(f"{remote}/app:1", options).manifest().digest == image.digest
+        seen = proxy.requests_to(f"http://{remote}/v2/app/manifests/1")
+        assert seen and seen[0].headers["proxy-authorization"].startswith("Basic ")
+        monkeypatch.setenv("NO_PROXY", ".invalid")
+        with pytest.raises(RegistryError, match="cannot resolve registry.invalid"):
+            RegistrySource(f"{remote}/app:1", options).manifest()
