@@ -1,72 +1,98 @@
 """`layerwatch` command line: the entry point of the console script.
 
-Each command group lives in its own `cli_*.py` module and registers itself on `app`.
-`layerwatch operator` and `layerwatch webhook` come from the packages that implement them
-through the `layerwatch.commands` entry-point group, so this core never imports them.
+Each command group lives in its own `cli_*.py` module with a `register(commands)` that adds its
+sub-commands. `layerwatch operator` and `layerwatch webhook` come from the packages that
+implement them through the `layerwatch.commands` entry-point group (the same `register`), so
+this core never imports them.
+
+Why argparse and not typer/click: CI runs `layerwatch scan` as a fresh process, and typer
+costs ~45 ms to import and, since 0.2x, pydantic (~95 ms) to convert option values; the
+standard library's parser costs a few milliseconds and never changes under us.
 """
 
 from __future__ import annotations
 
+import argparse
 import importlib
 import os
 import sys
-from importlib.metadata import entry_points
-
-import typer
+from collections.abc import Callable
 
 from .errors import LayerwatchError
+from .plugins import entry_points
 
 EXIT_CODES = """Exit codes: 0 nothing at or above the --fail-on gate; 1 the gate failed; 2 any error
 (bad input, unwritable output, missing or stale advisory data)."""
 
-# Help is plain text (rich_markup_mode=None): option help such as "os/arch[/variant]" must
-# never be parsed as markup, whatever rich/typer versions are installed.
-app = typer.Typer(
-    name="layerwatch",
-    help="Container-image vulnerability scanning: inventory, matching, operator and webhook.",
-    epilog=EXIT_CODES,
-    no_args_is_help=True,
-    pretty_exceptions_enable=False,
-    add_completion=False,
-    rich_markup_mode=None,
-)
-
-
-@app.callback()
-def _root() -> None:
-    """layerwatch: scan container images for vulnerable packages, in CI and in the cluster."""
-
-
-# Modules under layerwatch_scanner that add commands to `app` when imported.
+# Modules under layerwatch_scanner whose register() adds commands.
 COMMAND_MODULES: list[str] = ["cli_sbom", "cli_scan", "cli_db", "cli_crds"]
 
 
-def _load_commands() -> None:
+class UsageError(LayerwatchError):
+    """A bad option value, named: `error: --fail-on: 'x' is not a severity`."""
+
+    def __init__(self, message: str, option: str | None = None):
+        super().__init__(f"{option}: {message}" if option else message)
+
+
+class _Formatter(argparse.RawDescriptionHelpFormatter):
+    def add_usage(self, usage, actions, groups, prefix=None):  # noqa: ANN001, ANN201
+        return super().add_usage(usage, actions, groups, "Usage: " if prefix is None else prefix)
+
+
+class Parser(argparse.ArgumentParser):
+    """Errors are one line (`error: ...`, exit 2) instead of argparse's usage block."""
+
+    def __init__(self, *args, **kwargs) -> None:  # noqa: ANN002, ANN003
+        kwargs.setdefault("formatter_class", _Formatter)
+        super().__init__(*args, **kwargs)
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        raise UsageError(f"{self.prog}: {message}")
+
+
+def command(commands: argparse._SubParsersAction, name: str, run: Callable[[argparse.Namespace], int | None],
+            help: str, description: str | None = None, epilog: str | None = EXIT_CODES) -> Parser:  # noqa: A002
+    """A sub-command whose `run(args)` returns the exit code (None is 0)."""
+    parser = commands.add_parser(name, help=help, description=description or help, epilog=epilog)
+    parser.set_defaults(run=run, parser=parser)
+    return parser
+
+
+def group(commands: argparse._SubParsersAction, name: str, help: str) -> argparse._SubParsersAction:  # noqa: A002
+    """A command with sub-commands of its own (`layerwatch db ...`); bare, it prints its help."""
+    parser = commands.add_parser(name, help=help, description=help)
+    parser.set_defaults(run=None, parser=parser)
+    return parser.add_subparsers(title="commands", metavar="COMMAND", parser_class=Parser)
+
+
+def build_parser(argv: list[str] | None = None) -> Parser:
+    """The parser for `argv`: plug-in commands are looked up only when argv does not name a core
+    command (the help lists them all)."""
+    parser = Parser(prog="layerwatch",
+                    description="Container-image vulnerability scanning: inventory, matching, operator and webhook.",
+                    epilog=EXIT_CODES)
+    parser.set_defaults(run=None, parser=parser)
+    commands = parser.add_subparsers(title="commands", metavar="COMMAND", parser_class=Parser)
     for module in COMMAND_MODULES:
-        importlib.import_module(f"{__package__}.{module}")
-    for ep in entry_points(group="layerwatch.commands"):
-        register = ep.load()
-        register(app)
+        importlib.import_module(f"{__package__}.{module}").register(commands)
+    words = sys.argv[1:] if argv is None else argv
+    first = next((w for w in words if not w.startswith("-")), None)
+    if first not in commands.choices:
+        for ep in entry_points("layerwatch.commands"):
+            ep.load()(commands)
+    return parser
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     """Run the CLI. Every failure ends in one line on stderr and exit 2 (1 is reserved for the
     --fail-on gate); LAYERWATCH_DEBUG=1 shows the traceback of an unexpected error."""
-    # click's exceptions, or the copy of click that newer typer releases vendor
-    click_errors = sys.modules[typer.BadParameter.__module__]
-    no_args_is_help = getattr(click_errors, "NoArgsIsHelpError", ())
     try:
-        _load_commands()
-        code = app(standalone_mode=False)
-    except no_args_is_help as exc:  # a bare `layerwatch` / `layerwatch db`: the help, exit 2
-        ctx = getattr(exc, "ctx", None)
-        print(ctx.get_help() if ctx else exc, file=sys.stderr)
-        sys.exit(2)
-    except click_errors.ClickException as exc:  # usage errors: one line naming the option, exit 2
-        _fail(exc.format_message().replace("\n", " "))
-    except typer.Abort:
-        print("aborted", file=sys.stderr)
-        sys.exit(130)
+        args = build_parser(argv).parse_args(argv)
+        if args.run is None:  # a bare `layerwatch` / `layerwatch db`: the help, exit 2
+            print(args.parser.format_help(), file=sys.stderr)
+            sys.exit(2)
+        code = args.run(args)
     except LayerwatchError as exc:
         _fail(str(exc))
     except OSError as exc:
@@ -79,7 +105,7 @@ def main() -> None:
         if os.environ.get("LAYERWATCH_DEBUG"):
             raise
         _fail(f"unexpected {type(exc).__name__}: {exc} (set LAYERWATCH_DEBUG=1 for the traceback)")
-    sys.exit(code if isinstance(code, int) else 0)
+    sys.exit(code or 0)
 
 
 def _fail(message: str) -> None:

@@ -2,88 +2,91 @@
 
 from __future__ import annotations
 
+import argparse
 from pathlib import Path
-from typing import Annotated
 
-import typer
-
-from .cli import app
-from .cli_options import check_output_file
-from .config import feed_urls
+from .cli import UsageError, command, group
+from .cli_options import check_output_file, existing_file
 from .errors import LayerwatchError
 from .paths import vulndb_path
 from .progress import progress_bar
 
-db_app = typer.Typer(help="Download, inspect and move the vulnerability database.", no_args_is_help=True,
-                     rich_markup_mode=None)
-app.add_typer(db_app, name="db")
-DbPath = Annotated[Path | None, typer.Option("--db", help="database file (default ~/.cache/layerwatch/vulndb.sqlite)")]
+
+def _db_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--db", type=Path, help="database file (default ~/.cache/layerwatch/vulndb.sqlite)")
 
 
-@db_app.command()
-def update(
-    source: Annotated[list[str] | None, typer.Option("--source", help="only these sources (repeatable)")] = None,
-    source_url: Annotated[list[str] | None, typer.Option("--source-url", help="NAME=URL (http, https, file)")] = None,
-    db: DbPath = None,
-) -> None:
-    """Download the advisory feeds into a new database and swap it in atomically."""
+def register(commands: argparse._SubParsersAction) -> None:
+    db = group(commands, "db", "Download, inspect and move the vulnerability database.")
+    parser = command(db, "update", update, "Download the advisory feeds into a new database and swap it in "
+                     "atomically.")
+    parser.add_argument("--source", action="append", metavar="NAME", help="only these sources (repeatable)")
+    parser.add_argument("--source-url", action="append", metavar="NAME=URL", help="NAME=URL (http, https, file)")
+    _db_option(parser)
+    _db_option(command(db, "status", status, "When the database was built and what each source contributed."))
+    parser = command(db, "export", export_command, "Write the database to one compressed, checksummed file "
+                     "(for air-gapped clusters).")
+    parser.add_argument("target", metavar="TARGET", type=Path)
+    _db_option(parser)
+    parser = command(db, "import", import_command, "Verify and install a database exported with "
+                     "`layerwatch db export`.")
+    parser.add_argument("source", metavar="SOURCE", type=existing_file)
+    _db_option(parser)
+
+
+def update(args: argparse.Namespace) -> None:
+    from .config import feed_urls
     from .vulndb.update import update_db
 
     urls = feed_urls()
-    for item in source_url or []:
+    for item in args.source_url or []:
         name, sep, url = item.partition("=")
         if not sep or not url:
-            raise typer.BadParameter(f"{item!r}: expected NAME=URL", param_hint="--source-url")
+            raise UsageError(f"{item!r}: expected NAME=URL", "--source-url")
         urls[name] = url
-    path = db or vulndb_path()
+    path = args.db or vulndb_path()
     with progress_bar() as progress:
-        report = update_db(path, source or None, urls, progress)
+        report = update_db(path, args.source or None, urls, progress)
     for r in report.results:
         line = f"{r.name:<14} {r.status:<13} {r.records:>8} records"
         if r.malformed:
             line += f"  ({r.malformed} versions the scheme cannot read: `layerwatch db status`)"
-        typer.echo(line + (f"  error: {r.error}" if r.error else ""))
+        print(line + (f"  error: {r.error}" if r.error else ""))
     if not report.installed:
         kept = "the database in service is unchanged" if path.exists() else "no database was created"
         raise LayerwatchError(f"every source failed, {kept} ({path})")
-    typer.echo(f"database: {path}")
+    print(f"database: {path}")
     if report.failed:
         names = ", ".join(r.name for r in report.failed)
         raise LayerwatchError(f"{len(report.failed)} source(s) failed ({names}); their previous records, if any, "
                               f"were kept and `layerwatch scan` reports images that need them as not covered")
 
 
-@db_app.command()
-def status(db: DbPath = None) -> None:
-    """When the database was built and what each source contributed."""
+def status(args: argparse.Namespace) -> None:
     from .vulndb.store import VulnDB
 
-    path = db or vulndb_path()
+    path = args.db or vulndb_path()
     vulndb = VulnDB.open(path)
     meta = vulndb.metadata()
-    typer.echo(f"database:   {path}\nbuilt at:   {meta.built_at}\nschema:     {meta.schema_version}")
+    print(f"database:   {path}\nbuilt at:   {meta.built_at}\nschema:     {meta.schema_version}")
     for name, src in meta.sources.items():
-        typer.echo(f"{name:<14} {src.records:>8} records  last success {src.last_success}  {src.url}")
+        print(f"{name:<14} {src.records:>8} records  last success {src.last_success}  {src.url}")
         if src.malformed:
-            typer.echo(f"{'':<14} {src.malformed} versions its ecosystem's scheme cannot read, e.g. "
+            print(f"{'':<14} {src.malformed} versions its ecosystem's scheme cannot read, e.g. "
                        + "; ".join(src.malformed_samples[:3]))
     vulndb.close()
 
 
-@db_app.command("export")
-def export_command(target: Path, db: DbPath = None) -> None:
-    """Write the database to one compressed, checksummed file (for air-gapped clusters)."""
+def export_command(args: argparse.Namespace) -> None:
     from .vulndb.update import export_db
 
-    check_output_file(target, param_hint="TARGET")
-    digest = export_db(db or vulndb_path(), target)
-    typer.echo(f"exported to {target} (sha256 {digest})")
+    check_output_file(args.target, "TARGET")
+    digest = export_db(args.db or vulndb_path(), args.target)
+    print(f"exported to {args.target} (sha256 {digest})")
 
 
-@db_app.command("import")
-def import_command(source: Annotated[Path, typer.Argument(exists=True, dir_okay=False)], db: DbPath = None) -> None:
-    """Verify and install a database exported with `layerwatch db export`."""
+def import_command(args: argparse.Namespace) -> None:
     from .vulndb.update import import_db
 
-    digest = import_db(source, db or vulndb_path())
-    typer.echo(f"imported {source} (sha256 {digest})")
+    digest = import_db(args.source, args.db or vulndb_path())
+    print(f"imported {args.source} (sha256 {digest})")

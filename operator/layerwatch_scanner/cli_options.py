@@ -2,60 +2,91 @@
 
 from __future__ import annotations
 
+import argparse
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING
 
-import typer
-
+from .cli import UsageError
 from .errors import LayerwatchError
-from .layers.cache import LayerCache
 from .paths import layer_cache_path
-from .sources.options import SourceOptions
 
-Platform = Annotated[str, typer.Option("--platform", help="os/arch or os/arch/variant to pick from a multi-arch image")]
-Username = Annotated[str | None, typer.Option("--username", "-u", help="registry user name")]
-PasswordStdin = Annotated[bool, typer.Option("--password-stdin", help="read the registry password from stdin")]
-CaCert = Annotated[Path | None, typer.Option("--ca-cert", help="PEM file of CAs to trust for the registry",
-                                             exists=True, dir_okay=False)]
-Insecure = Annotated[list[str] | None, typer.Option("--insecure-registry",
-                                                    help="host or host:port reachable over plain HTTP (repeatable)")]
-AllowHost = Annotated[list[str] | None, typer.Option("--allow-host", help="only contact these registry hosts (glob)")]
-DenyHost = Annotated[list[str] | None, typer.Option("--deny-host", help="never contact these registry hosts (glob)")]
-CacheDir = Annotated[Path | None, typer.Option("--cache", help="layer cache file (default ~/.cache/layerwatch)")]
-NoCache = Annotated[bool, typer.Option("--no-cache", help="do not read or write the layer cache")]
+if TYPE_CHECKING:
+    from .layers.cache import LayerCache
+    from .sources.options import SourceOptions
+
+IMAGE_HELP = "registry:REF (default), oci-dir:PATH, docker-archive:PATH or dir:PATH"
 
 
-def source_options(platform: str, username: str | None, password_stdin: bool, ca_cert: Path | None,
-                   insecure: list[str] | None, allow: list[str] | None, deny: list[str] | None) -> SourceOptions:
+def existing_file(value: str) -> Path:
+    """An argparse type: a file that exists (not a directory)."""
+    path = Path(value)
+    if not path.exists():
+        raise argparse.ArgumentTypeError(f"{value}: no such file")
+    if path.is_dir():
+        raise argparse.ArgumentTypeError(f"{value} is a directory")
+    return path
+
+
+def add_output(parser: argparse.ArgumentParser, formats: tuple[str, ...]) -> None:
+    def known(value: str) -> str:
+        if value not in formats:
+            raise argparse.ArgumentTypeError(f"unknown format {value!r}; choose from {', '.join(formats)}")
+        return value
+
+    parser.add_argument("-o", "--output", default="table", type=known, metavar="FORMAT",
+                        help=f"{', '.join(formats)} (default table)")
+    parser.add_argument("--file", type=Path, help="write the report here instead of stdout")
+
+
+def add_source_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--platform", default="linux/amd64",
+                        help="os/arch or os/arch/variant to pick from a multi-arch image (default linux/amd64)")
+    parser.add_argument("-u", "--username", help="registry user name")
+    parser.add_argument("--password-stdin", action="store_true", help="read the registry password from stdin")
+    parser.add_argument("--ca-cert", type=existing_file, help="PEM file of CAs to trust for the registry")
+    parser.add_argument("--insecure-registry", action="append", metavar="HOST",
+                        help="host or host:port reachable over plain HTTP (repeatable)")
+    parser.add_argument("--allow-host", action="append", metavar="GLOB", help="only contact these registry hosts")
+    parser.add_argument("--deny-host", action="append", metavar="GLOB", help="never contact these registry hosts")
+    parser.add_argument("--cache", type=Path, help="layer cache file (default ~/.cache/layerwatch)")
+    parser.add_argument("--no-cache", action="store_true", help="do not read or write the layer cache")
+
+
+def source_options(args: argparse.Namespace) -> SourceOptions:
+    from .sources.options import SourceOptions
+
     password = None
-    if password_stdin:
+    if args.password_stdin:
         password = sys.stdin.readline().rstrip("\r\n")
         if not password:
-            raise typer.BadParameter("--password-stdin given but stdin is empty")
-    return SourceOptions(platform=platform, username=username, password=password,
-                         ca_cert=str(ca_cert) if ca_cert else None, insecure_registries=list(insecure or []),
-                         allow_hosts=list(allow or []), deny_hosts=list(deny or []))
+            raise UsageError("given but stdin is empty", "--password-stdin")
+    return SourceOptions(platform=args.platform, username=args.username, password=password,
+                         ca_cert=str(args.ca_cert) if args.ca_cert else None,
+                         insecure_registries=list(args.insecure_registry or []),
+                         allow_hosts=list(args.allow_host or []), deny_hosts=list(args.deny_host or []))
 
 
 def open_cache(cache: Path | None, no_cache: bool) -> LayerCache | None:
+    from .layers.cache import LayerCache
+
     return None if no_cache else LayerCache(cache or layer_cache_path())
 
 
-def check_output_file(file: Path | None, param_hint: str = "--file") -> None:
+def check_output_file(file: Path | None, option: str = "--file") -> None:
     """Refuse an unwritable output file before any work is done (a long scan must not end in a traceback)."""
     if file is None:
         return
     if file.is_dir():
-        raise typer.BadParameter(f"{file} is a directory", param_hint=param_hint)
+        raise UsageError(f"{file} is a directory", option)
     if not file.parent.is_dir():
-        raise typer.BadParameter(f"directory {file.parent} does not exist", param_hint=param_hint)
+        raise UsageError(f"directory {file.parent} does not exist", option)
 
 
 def emit(text: str, file: Path | None) -> None:
     """A report to --file (written whole, then renamed into place), or to stdout."""
     if file is None:
-        typer.echo(text, nl=not text.endswith("\n"))
+        sys.stdout.write(text if text.endswith("\n") else text + "\n")
         return
     tmp = file.with_name(f".{file.name}.tmp")
     try:
@@ -64,3 +95,7 @@ def emit(text: str, file: Path | None) -> None:
     except OSError as exc:
         tmp.unlink(missing_ok=True)
         raise LayerwatchError(f"cannot write the report to {file}: {exc.strerror or exc}") from exc
+
+
+def warn(message: str) -> None:
+    print(f"warning: {message}", file=sys.stderr)

@@ -2,48 +2,40 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Annotated
-
-import typer
+import argparse
 
 from . import cli_options as opt
-from .cli import app
-from .inventory import build_inventory
+from .cli import command
 from .progress import progress_bar
-from .report.sbom import RENDERERS
-from .sources import open_source
+
+# the catalogers, the source readers and the renderers are imported when the command runs
+FORMATS = ("table", "json", "cyclonedx-json", "spdx-json")
 
 
-@app.command()
-def sbom(
-    image: Annotated[str, typer.Argument(help="registry:REF (default), oci-dir:PATH, docker-archive:PATH or dir:PATH")],
-    output: Annotated[str, typer.Option("-o", "--output", help="table, json, cyclonedx-json or spdx-json")] = "table",
-    file: Annotated[Path | None, typer.Option("--file", help="write the report here instead of stdout")] = None,
-    platform: opt.Platform = "linux/amd64",
-    username: opt.Username = None,
-    password_stdin: opt.PasswordStdin = False,
-    ca_cert: opt.CaCert = None,
-    insecure_registry: opt.Insecure = None,
-    allow_host: opt.AllowHost = None,
-    deny_host: opt.DenyHost = None,
-    cache: opt.CacheDir = None,
-    no_cache: opt.NoCache = False,
-) -> None:
-    """List every OS and language package in IMAGE with its Package URL and the layer that added it."""
-    if output not in RENDERERS:
-        raise typer.BadParameter(f"unknown format {output!r}; choose from {', '.join(RENDERERS)}", param_hint="-o")
-    opt.check_output_file(file)
-    options = opt.source_options(platform, username, password_stdin, ca_cert, insecure_registry, allow_host, deny_host)
-    layer_cache = opt.open_cache(cache, no_cache)
-    source = open_source(image, options)
+def register(commands: argparse._SubParsersAction) -> None:
+    parser = command(commands, "sbom", run, "List every OS and language package in IMAGE with its Package URL "
+                     "and the layer that added it.")
+    parser.add_argument("image", metavar="IMAGE", help=opt.IMAGE_HELP)
+    opt.add_output(parser, FORMATS)
+    opt.add_source_options(parser)
+
+
+def run(args: argparse.Namespace) -> None:
+    opt.check_output_file(args.file)
+    from .inventory import build_inventory
+    from .report.sbom import RENDERERS
+    from .sources import open_source
+
+    options = opt.source_options(args)
+    layer_cache = opt.open_cache(args.cache, args.no_cache)
+    source = open_source(args.image, options)
     try:
         with progress_bar() as progress:
             inventory = build_inventory(source, cache=layer_cache, progress=progress)
     finally:
         source.close()
     for warning in inventory.warnings:
-        typer.echo(f"warning: {warning}", err=True)
+        opt.warn(warning)
     if not inventory.packages:
-        typer.echo(f"warning: {image}: nothing was cataloged (no package database or known package files)", err=True)
-    opt.emit(RENDERERS[output](inventory), file)
+        opt.warn(f"{args.image}: nothing was cataloged (no package database or known package files)")
+    opt.emit(RENDERERS[args.output](inventory), args.file)

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import IO, Protocol, runtime_checkable
 
-from .model import ImageManifest, Inventory, LayerRef, OSInfo, Package
+from .model import ImageManifest, Inventory, LayerRef, Package
 
 # Progress callback: (what, done, total or None). Reporters draw a bar from it on a terminal.
 Progress = Callable[[str, int, int | None], None]
@@ -85,13 +85,6 @@ class Reporter(Protocol):
     format: str  # "table", "json", "cyclonedx-json", "spdx-json", "sarif"
 
     def render(self, inventory: Inventory, findings: Iterable[object] | None = None) -> str: ...
-
-
-def describe_os(os: OSInfo | None) -> str:
-    """"debian 12" / "unknown OS": used in messages and tables."""
-    if os is None:
-        return "unknown OS"
-    return f"{os.id} {os.version_id}".strip()
 
 
 __all__ = [

@@ -2,21 +2,30 @@
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
+import os
+from typing import TYPE_CHECKING
 
-from .catalog import all_catalogers, catalogers_version
-from .interfaces import Cataloger, ImageSource, Progress
-from .layers.cache import LayerCache
-from .layers.merge import build
-from .layers.walk import catalog_entries, catalog_layer
-from .model import ImageManifest, Inventory, LayerRef, LayerResult
+from .catalog import catalogers_version
 
-# Layers are independent: two are streamed at once (decompression releases the GIL).
-LAYER_WORKERS = 2
+if TYPE_CHECKING:
+    from .interfaces import Cataloger, ImageSource, Progress
+    from .layers.cache import LayerCache
+    from .model import ImageManifest, Inventory, LayerRef, LayerResult
+
+# Layers are independent: they are streamed and decompressed in parallel (zlib, ISA-L and zstd
+# release the GIL while they work), up to one per core and never more than this (each worker
+# holds at most one file it is reading, bounded by the catalogers' size limits).
+MAX_LAYER_WORKERS = 4
+
+
+def layer_workers(layers: int) -> int:
+    return max(1, min(layers, MAX_LAYER_WORKERS, os.cpu_count() or 1))
 
 
 def _catalog_one(source: ImageSource, manifest: ImageManifest, layer: LayerRef,
                  catalogers: list[Cataloger]) -> LayerResult:
+    from .layers.walk import catalog_entries, catalog_layer
+
     what = f"{manifest.reference} layer {layer.digest}"
     entries = getattr(source, "entries", None)
     if entries is not None:  # a directory: walk the filesystem, no blob
@@ -31,15 +40,33 @@ def build_inventory(
     cache: LayerCache | None = None,
     progress: Progress | None = None,
 ) -> Inventory:
-    catalogers = catalogers if catalogers is not None else all_catalogers()
     version = catalogers_version(catalogers)
     manifest = source.manifest()
     cacheable = cache is not None and getattr(source, "cacheable", True)
+    digest = manifest.index_digest or manifest.digest
+    if cacheable and cache:
+        # a warm rescan: this image was cataloged from these very layers by these catalogers
+        warm = cache.warm_inventory(digest, [layer.digest for layer in manifest.layers], version)
+        if warm is not None and warm.platform == manifest.platform:
+            warm.image = manifest.reference
+            return warm
+    return _catalog_layers(source, manifest, catalogers, version, cache if cacheable else None, progress)
+
+
+def _catalog_layers(source: ImageSource, manifest: ImageManifest, catalogers: list[Cataloger] | None, version: str,
+                    cache: LayerCache | None, progress: Progress | None) -> Inventory:
+    from concurrent.futures import ThreadPoolExecutor
+
+    from .catalog import all_catalogers
+    from .layers.merge import build
+    from .purl import purls_of
+
+    catalogers = catalogers if catalogers is not None else all_catalogers()
     total = len(manifest.layers)
     results: dict[int, LayerResult] = {}
     missing: list[int] = []
     for i, layer in enumerate(manifest.layers):
-        hit = cache.get_layer(layer.digest, version) if cacheable and cache else None
+        hit = cache.get_layer(layer.digest, version) if cache else None
         if hit is not None:
             results[i] = hit
         else:
@@ -48,13 +75,14 @@ def build_inventory(
     if progress:
         progress(f"{manifest.reference}: layers", done, total)
     if missing:
-        workers = LAYER_WORKERS if getattr(source, "parallel_layers", True) else 1
-        with ThreadPoolExecutor(max_workers=min(workers, len(missing))) as pool:
-            futures = {i: pool.submit(_catalog_one, source, manifest, manifest.layers[i], catalogers)
-                       for i in missing}
-            for i in missing:
+        workers = layer_workers(len(missing)) if getattr(source, "parallel_layers", True) else 1
+        # the largest first: the image is done when its biggest layer is, so start that one early
+        order = sorted(missing, key=lambda i: -manifest.layers[i].size)
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            futures = {i: pool.submit(_catalog_one, source, manifest, manifest.layers[i], catalogers) for i in order}
+            for i in order:
                 results[i] = futures[i].result()
-                if cacheable and cache:
+                if cache:
                     cache.put_layer(results[i], version)
                 done += 1
                 if progress:
@@ -62,7 +90,7 @@ def build_inventory(
     inventory = build(manifest.reference, manifest.index_digest or manifest.digest, manifest.platform,
                       [results[i] for i in range(total)])
     inventory.warnings[:0] = getattr(source, "warnings", [])
-    # a warm rescan of a known image changes nothing stored: skip the write (it is most of its time)
-    if cacheable and cache and (missing or not cache.has_inventory(inventory.digest)):
-        cache.store_inventory(inventory)
+    if cache:
+        purls_of(inventory)  # stored with it: reports of a warm rescan read them
+        cache.store_inventory(inventory, version)
     return inventory

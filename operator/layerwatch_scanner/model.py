@@ -148,6 +148,8 @@ class Inventory:
     layers: list[str]  # layer digests, bottom first
     platform: str = "linux/amd64"
     warnings: list[str] = field(default_factory=list)
+    # Package URLs parallel to `packages`, when known (kept in the layer cache: see purl.purls_of)
+    purls: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -171,3 +173,10 @@ class Inventory:
             packages=[Package.from_dict(p) for p in data.get("packages", [])],
             warnings=data.get("warnings", []),
         )
+
+
+def describe_os(os: OSInfo | None) -> str:
+    """"debian 12" / "unknown OS": used in messages and tables."""
+    if os is None:
+        return "unknown OS"
+    return f"{os.id} {os.version_id}".strip()

@@ -5,11 +5,10 @@ from __future__ import annotations
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import TYPE_CHECKING
 
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
-from .interfaces import Progress as ProgressCallback
+if TYPE_CHECKING:
+    from .interfaces import Progress as ProgressCallback
 
 
 @contextmanager
@@ -19,6 +18,10 @@ def progress_bar(enabled: bool | None = None) -> Iterator[ProgressCallback | Non
     if not enabled:
         yield None
         return
+    # rich only for a terminal: CI runs (piped output) never pay for importing it
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
     console = Console(file=sys.stderr)
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                   console=console, transient=True) as bar:

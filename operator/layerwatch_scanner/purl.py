@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from packageurl import PackageURL
-
-from .model import APK, CARGO, DEB, GEM, GOLANG, MAVEN, NPM, PYPI, RPM, OSInfo, Package
+from .model import APK, CARGO, DEB, GEM, GOLANG, MAVEN, NPM, PYPI, RPM, Inventory, OSInfo, Package
 
 _OS_TYPES = {DEB, APK, RPM}
 
@@ -29,5 +27,15 @@ def purl_for(pkg: Package, os: OSInfo | None = None) -> str:
         namespace, name = name.rsplit("/", 1)
     elif pkg.type not in (PYPI, GEM, CARGO, GOLANG):
         namespace = pkg.namespace or None
+    from packageurl import PackageURL  # here: a warm rescan reads its purls from the cache
+
     return PackageURL(type=pkg.type, namespace=namespace, name=name, version=pkg.version,
                       qualifiers=qualifiers or None).to_string()
+
+
+def purls_of(inventory: Inventory) -> list[str]:
+    """The inventory's Package URLs, computed once and kept with it (a warm rescan's reports then
+    need neither packageurl nor a purl per package again)."""
+    if len(inventory.purls) != len(inventory.packages):
+        inventory.purls = [purl_for(pkg, inventory.os) for pkg in inventory.packages]
+    return inventory.purls

@@ -5,17 +5,23 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
+from . import __version__
+from .catalog import catalogers_version
 from .inventory import build_inventory
-from .layers.cache import LayerCache
 from .match.coverage import DEFAULT_MAX_AGE, Coverage, coverage_of
 from .match.findings import Finding
-from .match.matcher import match_inventory
 from .match.remediation import LayerAdvice, remediate
-from .model import Inventory
 from .sources import open_source
-from .sources.options import SourceOptions
 from .vulndb.store import DBMetadata, VulnDB
+
+if TYPE_CHECKING:
+    from .layers.cache import LayerCache
+    from .model import Inventory
+    from .sources.options import SourceOptions
+
+# The matcher (and the version schemes it loads) is imported only when a match is not cached.
 
 
 @dataclass
@@ -42,15 +48,34 @@ def coverage_for(inventory: Inventory, db: VulnDB, max_age: dt.timedelta | None 
                        {name: src.last_success for name, src in meta.sources.items()}, max_age)
 
 
+def match_key(db: VulnDB) -> str:
+    """What a stored match depends on besides the inventory: the database build and the scanner."""
+    return f"{db.build_key}|{__version__}|{catalogers_version()}"
+
+
+def _match_inventory(inventory: Inventory, db: VulnDB, problems: list[str]) -> list[Finding]:
+    from .match.matcher import match_inventory
+
+    return match_inventory(inventory, db, problems)
+
+
 def match(inventory: Inventory, db: VulnDB, cache: LayerCache | None = None,
           max_age: dt.timedelta | None = DEFAULT_MAX_AGE) -> ScanResult:
-    problems: list[str] = []
-    findings = match_inventory(inventory, db, problems)
-    if cache is not None:
-        cache.store_match(inventory.digest, [f.to_dict() for f in findings])
+    key = match_key(db)
+    cached = cache.cached_match(inventory.digest, key) if cache is not None else None
+    if cached is not None:  # neither the inventory nor the database changed: no re-matching
+        findings = [Finding.from_dict(f) for f in cached[0]]
+        problems = list(cached[1].get("problems", []))
+        remediation = [LayerAdvice.from_dict(a) for a in cached[1].get("remediation", [])]
+    else:
+        problems = []
+        findings = _match_inventory(inventory, db, problems)
+        remediation = remediate(inventory, findings)
+        if cache is not None:
+            cache.store_match(inventory.digest, [f.to_dict() for f in findings], key,
+                              {"problems": problems, "remediation": [a.to_dict() for a in remediation]})
     meta = db.metadata()
-    return ScanResult(inventory, findings, remediate(inventory, findings), meta,
-                      coverage_for(inventory, db, max_age, meta), problems)
+    return ScanResult(inventory, findings, remediation, meta, coverage_for(inventory, db, max_age, meta), problems)
 
 
 def scan_image(spec: str, db_path: Path | str, options: SourceOptions | None = None,
@@ -80,14 +105,17 @@ def rematch(cache: LayerCache, db: VulnDB) -> list[ImageDiff]:
     """Re-match every stored inventory against `db` — no registry traffic — and diff each
     against its previous match (which is then replaced)."""
     diffs = []
+    key = match_key(db)
     for inventory in cache.iter_inventories():
         previous = [Finding.from_dict(f) for f in cache.load_match(inventory.digest) or []]
         before = {f.key: f for f in previous}
-        findings = match_inventory(inventory, db)
+        problems: list[str] = []
+        findings = _match_inventory(inventory, db, problems)
         after = {f.key: f for f in findings}
         added = [f for k, f in after.items() if k not in before]
         removed = [f for k, f in before.items() if k not in after]
-        cache.store_match(inventory.digest, [f.to_dict() for f in findings])
+        cache.store_match(inventory.digest, [f.to_dict() for f in findings], key,
+                          {"problems": problems, "remediation": [a.to_dict() for a in remediate(inventory, findings)]})
         if added or removed:
             diffs.append(ImageDiff(inventory.image, inventory.digest, added, removed))
     return diffs

@@ -12,19 +12,16 @@ from pathlib import Path
 import pytest
 from cyclonedx.schema import SchemaVersion
 from cyclonedx.validation.json import JsonStrictValidator
-from layerwatch_scanner.cli import _load_commands, app
-from typer.testing import CliRunner
 
 from tests.conftest import TESTDATA
+from tests.support.cli import invoke
 
 ALPINE = f"docker-archive:{TESTDATA}/images/docker-save/alpine-3.10.tar.gz"
 NGINX = f"docker-archive:{TESTDATA}/images/docker-save/nginx-1.17-debian10-stripped.tar"
-_load_commands()
-runner = CliRunner()
 
 
 def run(*args: str, cache: Path) -> str:
-    result = runner.invoke(app, ["sbom", *args, "--cache", str(cache)])
+    result = invoke(["sbom", *args, "--cache", str(cache)])
     assert result.exit_code == 0, result.output
     return result.stdout
 
@@ -70,7 +67,7 @@ def test_errors_are_clear_and_exit_2(tmp_path: Path) -> None:
     proc = subprocess.run([sys.executable, "-m", "layerwatch_scanner", "sbom", "docker-archive:/nope.tar"],
                           capture_output=True, text=True)
     assert proc.returncode == 2 and "docker-archive:/nope.tar" in proc.stderr and "Traceback" not in proc.stderr
-    result = runner.invoke(app, ["sbom", ALPINE, "-o", "xml"])
+    result = invoke(["sbom", ALPINE, "-o", "xml"])
     assert result.exit_code != 0 and "unknown format" in result.output
 
 

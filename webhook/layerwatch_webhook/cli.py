@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
-import typer
+import argparse
+
+HELP = "Run the validating admission webhook (settings: LAYERWATCH_WEBHOOK_* variables)."
 
 
-def register(app: typer.Typer) -> None:
-    @app.command()
-    def webhook() -> None:
-        """Run the validating admission webhook (settings: LAYERWATCH_WEBHOOK_* variables)."""
-        from .server import run
-        from .settings import WebhookSettings
+def register(commands: argparse._SubParsersAction) -> None:
+    """The `layerwatch.commands` plug-in interface (the webhook never imports the scanner core):
+    add a sub-parser whose defaults name `run(args) -> exit code | None`."""
+    parser = commands.add_parser("webhook", help=HELP, description=HELP)
+    parser.set_defaults(run=run, parser=parser)
 
-        run(WebhookSettings.from_env())
+
+def run(args: argparse.Namespace) -> None:
+    from .server import run as serve
+    from .settings import WebhookSettings
+
+    serve(WebhookSettings.from_env())

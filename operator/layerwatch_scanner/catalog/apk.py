@@ -8,13 +8,14 @@ from __future__ import annotations
 
 from ..errors import CatalogError
 from ..model import APK, Package
+from . import CATALOGER_VERSIONS
 
 INSTALLED = "/lib/apk/db/installed"
 
 
 class ApkCataloger:
     name = "apk"
-    version = 1
+    version = CATALOGER_VERSIONS["apk"]
 
     def wants(self, path: str, mode: int, size: int) -> bool:
         return path == INSTALLED

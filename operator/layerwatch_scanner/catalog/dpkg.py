@@ -11,6 +11,7 @@ from debian.deb822 import Deb822
 
 from ..errors import CatalogError
 from ..model import DEB, Package
+from . import CATALOGER_VERSIONS
 
 STATUS = "/var/lib/dpkg/status"
 STATUS_D = "/var/lib/dpkg/status.d/"
@@ -20,7 +21,7 @@ _SOURCE = re.compile(r"^(?P<name>\S+)(?:\s+\((?P<version>[^)]+)\))?$")
 
 class DpkgCataloger:
     name = "dpkg"
-    version = 1
+    version = CATALOGER_VERSIONS["dpkg"]
 
     def wants(self, path: str, mode: int, size: int) -> bool:
         if path == STATUS:

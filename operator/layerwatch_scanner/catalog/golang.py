@@ -10,6 +10,7 @@ from __future__ import annotations
 from ..errors import CatalogError
 from ..match.versions.gotoolchain import to_module_version
 from ..model import GOLANG, Package
+from . import CATALOGER_VERSIONS
 
 MAGIC = b"\xff Go buildinf:"
 MAX_BINARY = 512 * 1024 * 1024
@@ -43,7 +44,7 @@ def is_executable(mode: int) -> bool:
 
 class GoCataloger:
     name = "golang"
-    version = 2  # 2: stdlib as the Go vulnerability database writes it (go1.21rc1 -> v1.21.0-rc.1)
+    version = CATALOGER_VERSIONS["golang"]
 
     def wants(self, path: str, mode: int, size: int) -> bool:
         return is_executable(mode) and 4096 <= size <= MAX_BINARY and not path.endswith((".sh", ".py", ".pl"))

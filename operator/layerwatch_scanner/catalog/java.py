@@ -13,6 +13,7 @@ import zipfile
 
 from ..errors import CatalogError
 from ..model import MAVEN, Package
+from . import CATALOGER_VERSIONS
 
 ARCHIVES = (".jar", ".war", ".ear", ".jpi", ".hpi")
 MAX_ARCHIVE = 512 * 1024 * 1024
@@ -92,7 +93,7 @@ def _catalog_archive(data: bytes, path: str, depth: int, budget: _Budget) -> lis
 
 class JavaCataloger:
     name = "java"
-    version = 1
+    version = CATALOGER_VERSIONS["java"]
 
     def wants(self, path: str, mode: int, size: int) -> bool:
         return path.lower().endswith(ARCHIVES) and size <= MAX_ARCHIVE

@@ -11,6 +11,7 @@ import json
 
 from ..errors import CatalogError
 from ..model import NPM, Package
+from . import CATALOGER_VERSIONS
 
 _MAX = 64 * 1024 * 1024
 LOCK_NAMES = ("/package-lock.json", "/npm-shrinkwrap.json")
@@ -18,7 +19,7 @@ LOCK_NAMES = ("/package-lock.json", "/npm-shrinkwrap.json")
 
 class NpmCataloger:
     name = "npm"
-    version = 1
+    version = CATALOGER_VERSIONS["npm"]
 
     def wants(self, path: str, mode: int, size: int) -> bool:
         if size > _MAX:

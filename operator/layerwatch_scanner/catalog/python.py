@@ -11,6 +11,7 @@ from email.parser import BytesHeaderParser
 
 from ..errors import CatalogError
 from ..model import PYPI, Package
+from . import CATALOGER_VERSIONS
 
 _MAX = 16 * 1024 * 1024
 
@@ -22,7 +23,7 @@ def normalize_name(name: str) -> str:
 
 class PythonCataloger:
     name = "python"
-    version = 1
+    version = CATALOGER_VERSIONS["python"]
 
     def wants(self, path: str, mode: int, size: int) -> bool:
         if path.endswith("/METADATA"):

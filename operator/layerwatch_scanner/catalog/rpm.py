@@ -20,6 +20,7 @@ from pathlib import Path
 
 from ..errors import CatalogError
 from ..model import RPM, Package
+from . import CATALOGER_VERSIONS
 
 PATHS = {
     "/var/lib/rpm/rpmdb.sqlite", "/usr/lib/sysimage/rpm/rpmdb.sqlite",
@@ -171,7 +172,7 @@ def ndb_blobs(data: bytes, what: str) -> Iterator[bytes]:
 
 class RpmCataloger:
     name = "rpm"
-    version = 1
+    version = CATALOGER_VERSIONS["rpm"]
 
     def wants(self, path: str, mode: int, size: int) -> bool:
         return path in PATHS and size <= MAX_DB

@@ -10,6 +10,7 @@ import re
 
 from ..errors import CatalogError
 from ..model import GEM, Package
+from . import CATALOGER_VERSIONS
 
 _NAME = re.compile(r"""^\s*\w+\.name\s*=\s*["']([^"']+)["']""", re.M)
 _VERSION = re.compile(r"""^\s*\w+\.version\s*=\s*(?:Gem::Version\.new\()?["']([^"']+)["']""", re.M)
@@ -19,7 +20,7 @@ MAX_GEMSPEC = 1024 * 1024
 
 class RubyCataloger:
     name = "ruby"
-    version = 1
+    version = CATALOGER_VERSIONS["ruby"]
 
     def wants(self, path: str, mode: int, size: int) -> bool:
         return path.endswith(".gemspec") and "/specifications/" in path and size <= MAX_GEMSPEC

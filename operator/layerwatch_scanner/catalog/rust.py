@@ -7,6 +7,7 @@ import zlib
 
 from ..errors import CatalogError
 from ..model import CARGO, Package
+from . import CATALOGER_VERSIONS
 from ._elf import find_section
 from .golang import MAX_BINARY, is_executable
 
@@ -15,7 +16,7 @@ MAX_JSON = 16 * 1024 * 1024
 
 class RustCataloger:
     name = "rust"
-    version = 1
+    version = CATALOGER_VERSIONS["rust"]
 
     def wants(self, path: str, mode: int, size: int) -> bool:
         return is_executable(mode) and 4096 <= size <= MAX_BINARY

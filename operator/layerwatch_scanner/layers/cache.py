@@ -18,7 +18,7 @@ import zstandard
 from ..errors import LayerwatchError
 from ..model import Inventory, LayerResult
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: a match remembers the database build and scanner it was made with
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS layers (
     digest TEXT NOT NULL,
@@ -36,8 +36,15 @@ CREATE TABLE IF NOT EXISTS inventories (
 CREATE TABLE IF NOT EXISTS matches (
     digest TEXT PRIMARY KEY,
     findings BLOB NOT NULL,
-    updated REAL NOT NULL
+    updated REAL NOT NULL,
+    build TEXT NOT NULL DEFAULT '',
+    extras BLOB
 );
+"""
+# what a version-1 cache needs to become version 2 (a cache is never worth a "delete it" error)
+_MIGRATE_1 = """
+ALTER TABLE matches ADD COLUMN build TEXT NOT NULL DEFAULT '';
+ALTER TABLE matches ADD COLUMN extras BLOB;
 """
 
 
@@ -59,12 +66,15 @@ class LayerCache:
         conn = self._conn()
         try:
             version = conn.execute("PRAGMA user_version").fetchone()[0]
-            if version not in (0, SCHEMA_VERSION):
+            if version not in (0, 1, SCHEMA_VERSION):
                 raise LayerwatchError(f"layer cache {self.path}: schema {version}, expected {SCHEMA_VERSION}; "
                                       "delete the file to rebuild it")
-            with conn:
-                conn.executescript(_SCHEMA)
-                conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+            if version != SCHEMA_VERSION:
+                with conn:
+                    if version == 1:
+                        conn.executescript(_MIGRATE_1)
+                    conn.executescript(_SCHEMA)
+                    conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
         except sqlite3.DatabaseError as exc:
             raise LayerwatchError(f"layer cache {self.path} is corrupt ({exc}); delete it to rebuild") from exc
 
@@ -93,10 +103,31 @@ class LayerCache:
             conn.execute("INSERT OR REPLACE INTO layers VALUES (?, ?, ?, ?)",
                          (result.digest, catalogers, _pack(result.to_dict()), time.time()))
 
-    def store_inventory(self, inventory: Inventory) -> None:
+    def store_inventory(self, inventory: Inventory, catalogers: str = "") -> None:
+        """`catalogers`: the version of the catalogers that made it (a warm rescan checks it)."""
+        doc = inventory.to_dict()
+        doc["catalogers"] = catalogers
+        if len(inventory.purls) == len(inventory.packages):
+            doc["purls"] = inventory.purls
         with self._conn() as conn:
             conn.execute("INSERT OR REPLACE INTO inventories VALUES (?, ?, ?, ?)",
-                         (inventory.digest, inventory.image, _pack(inventory.to_dict()), time.time()))
+                         (inventory.digest, inventory.image, _pack(doc), time.time()))
+
+    def warm_inventory(self, digest: str, layers: list[str], catalogers: str) -> Inventory | None:
+        """The stored inventory of an image when it was made from these layers by these catalogers
+        (a warm rescan: no layer is read, nothing merged)."""
+        row = self._conn().execute("SELECT inventory FROM inventories WHERE digest = ?", (digest,)).fetchone()
+        if row is None:
+            return None
+        try:
+            doc = _unpack(row[0])
+            if doc.get("catalogers") != catalogers or doc.get("layers") != layers:  # type: ignore[union-attr]
+                return None
+            inventory = Inventory.from_dict(doc)  # type: ignore[arg-type]
+            inventory.purls = list(doc.get("purls") or [])  # type: ignore[union-attr]
+            return inventory
+        except (ValueError, TypeError, KeyError, AttributeError, zstandard.ZstdError):
+            return None
 
     def has_inventory(self, digest: str) -> bool:
         return self._conn().execute("SELECT 1 FROM inventories WHERE digest = ?", (digest,)).fetchone() is not None
@@ -112,9 +143,25 @@ class LayerCache:
             if inv is not None:
                 yield inv
 
-    def store_match(self, digest: str, findings: list[dict]) -> None:
+    def store_match(self, digest: str, findings: list[dict], build: str = "", extras: dict | None = None) -> None:
+        """`build`: what the match depends on besides the inventory (database build, scanner);
+        `extras`: what else was derived from it (problems, remediation), reused with it."""
         with self._conn() as conn:
-            conn.execute("INSERT OR REPLACE INTO matches VALUES (?, ?, ?)", (digest, _pack(findings), time.time()))
+            conn.execute("INSERT OR REPLACE INTO matches VALUES (?, ?, ?, ?, ?)",
+                         (digest, _pack(findings), time.time(), build, _pack(extras or {})))
+
+    def cached_match(self, digest: str, build: str) -> tuple[list[dict], dict] | None:
+        """(findings, extras) of the image's last match, if it was made with this build."""
+        if not build:
+            return None
+        row = self._conn().execute("SELECT findings, extras FROM matches WHERE digest = ? AND build = ?",
+                                   (digest, build)).fetchone()
+        if row is None:
+            return None
+        try:
+            return _unpack(row[0]), _unpack(row[1]) if row[1] else {}  # type: ignore[return-value]
+        except (ValueError, TypeError, zstandard.ZstdError):
+            return None
 
     def load_match(self, digest: str) -> list[dict] | None:
         row = self._conn().execute("SELECT findings FROM matches WHERE digest = ?", (digest,)).fetchone()

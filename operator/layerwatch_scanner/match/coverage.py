@@ -14,8 +14,7 @@ import datetime as dt
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from ..interfaces import describe_os
-from ..model import OS_PACKAGE_TYPES, Inventory
+from ..model import OS_PACKAGE_TYPES, Inventory, describe_os
 from .ecosystems import RELATIVE_DATA, family, lookup_for
 
 WARN_AGE = dt.timedelta(hours=24)

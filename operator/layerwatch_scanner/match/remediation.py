@@ -9,12 +9,15 @@ debian, alpine and ubi. Multi-layer bases show up as "your layer" — documented
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
+from typing import TYPE_CHECKING, Any
 
-from ..model import Inventory
 from .ecosystems import lookup_for
-from .findings import Finding
 from .versions import compare
+
+if TYPE_CHECKING:
+    from ..model import Inventory
+    from .findings import Finding
 
 
 @dataclass
@@ -33,6 +36,13 @@ class LayerAdvice:
     index: int
     advice: str  # "rebuild on a newer base image" / "upgrade in your own layer"
     upgrades: list[Upgrade] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> LayerAdvice:
+        return cls(**{**data, "upgrades": [Upgrade(**u) for u in data.get("upgrades", [])]})
 
 
 def remediate(inventory: Inventory, findings: list[Finding]) -> list[LayerAdvice]:

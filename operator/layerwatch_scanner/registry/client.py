@@ -11,7 +11,6 @@ from __future__ import annotations
 import base64
 import ipaddress
 import json
-import logging
 import re
 import ssl
 import threading
@@ -29,7 +28,6 @@ from .guard import HostGuard
 from .http import Pool, Response, TransportError, default_ssl_context
 from .reference import Reference
 
-log = logging.getLogger(__name__)
 MAX_REDIRECTS = 5
 _CHALLENGE_PARAM = re.compile(r'(\w+)="([^"]*)"|(\w+)=([^\s,]+)')
 
@@ -87,6 +85,7 @@ class RegistryClient:
             context = default_ssl_context(ca_cert) if ca_cert else None  # None: the default CAs, on first use
         except (OSError, ssl.SSLError) as exc:
             raise RegistryError(f"--ca-cert {ca_cert}: cannot load CA certificates ({exc})") from exc
+        self._timeout = timeout
         self._http = Pool(context, timeout, {"User-Agent": f"layerwatch/{__version__}"})
         self._scheme: str | None = None
         self._tokens: dict[str, tuple[str, float]] = {}  # scope -> (token, expiry)
@@ -102,15 +101,24 @@ class RegistryClient:
         return f"{self._scheme}://{self.registry}"
 
     def _probe_scheme(self) -> str:
-        try:
-            self._http.request("GET", f"https://{self.registry}/v2/").close()
+        """https, unless the registry may speak plain HTTP (local or --insecure-registry) and does.
+
+        The probe only asks whether TLS is spoken, so it skips certificate checks (and loading the
+        CA bundle, a noticeable part of a warm rescan); every real request verifies as usual and
+        an untrusted certificate fails there with the --ca-cert hint."""
+        if not self.insecure:
             return "https"
-        except TransportError as exc:
-            # a certificate we do not trust means the server does speak TLS: plain HTTP would not help
-            if self.insecure and not neterrors.is_untrusted_certificate(exc):
-                log.debug("https to %s failed (%s); using plain http for an insecure registry", self.registry, exc)
-                return "http"
-            raise RegistryError(f"registry {self.registry}: {neterrors.describe(exc, self.registry)}") from exc
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE  # sends nothing secret; only learns whether TLS is spoken
+        probe = Pool(context, self._timeout, {"User-Agent": f"layerwatch/{__version__}"})
+        try:
+            probe.request("GET", f"https://{self.registry}/v2/").close()
+            return "https"
+        except TransportError:  # not TLS (or not there: the plain request will say so)
+            return "http"
+        finally:
+            probe.close()
 
     def _auth_header(self, scope: str) -> dict[str, str]:
         with self._lock:

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-import io
 import json
-
-from rich.console import Console
-from rich.table import Table
+from typing import TYPE_CHECKING
 
 from .. import __version__
-from ..interfaces import describe_os
-from ..scanning import ScanResult
+from ..model import describe_os
+from . import cyclonedx
+from .text import table
+
+if TYPE_CHECKING:
+    from ..scanning import ScanResult
 
 _SARIF_LEVEL = {"Critical": "error", "High": "error", "Medium": "warning", "Low": "note", "Negligible": "note",
                 "Unknown": "note"}
@@ -26,34 +27,28 @@ def render_table(result: ScanResult) -> str:
         summary += " in the covered parts (coverage incomplete: see NOT COVERED below)"
     elif not inv.packages:
         summary += " (nothing was cataloged)"
-    out = io.StringIO()
-    console = Console(file=out, width=160, force_terminal=False, color_system=None)
-    console.print(f"{inv.image} ({describe_os(inv.os)}) — {len(inv.packages)} packages, {summary}", soft_wrap=True)
+    out = [f"{inv.image} ({describe_os(inv.os)}) — {len(inv.packages)} packages, {summary}\n"]
     if result.findings:
-        table = Table(show_lines=False)
-        for col in ("PACKAGE", "INSTALLED", "FIXED IN", "VULNERABILITY", "SEVERITY", "LAYER"):
-            table.add_column(col, overflow="fold")
         # grouped by package, packages ordered by their worst finding (findings are sorted worst first)
         order: dict[tuple[str, str], int] = {}
         for i, f in enumerate(result.findings):
             order.setdefault((f.package, f.version), i)
-        for f in sorted(result.findings, key=lambda f: (order[(f.package, f.version)], -f.rank, f.id)):
-            mark = " (KEV)" if f.kev else ""
-            table.add_row(f.package, f.version, f.fixed_version or "—", f.id + mark, f.severity,
-                          f.layer.split(":")[-1][:12])
-        console.print(table)
+        rows = ((f.package, f.version, f.fixed_version or "—", f.id + (" (KEV)" if f.kev else ""), f.severity,
+                 f.layer.split(":")[-1][:12])
+                for f in sorted(result.findings, key=lambda f: (order[(f.package, f.version)], -f.rank, f.id)))
+        out.append(table(("PACKAGE", "INSTALLED", "FIXED IN", "VULNERABILITY", "SEVERITY", "LAYER"), rows))
     for advice in result.remediation:
         fixable = [u for u in advice.upgrades if u.fixed_version]
         if fixable:
-            console.print(f"layer {advice.layer.split(':')[-1][:12]}: {advice.advice}: "
-                          + ", ".join(f"{u.package} {u.version} -> {u.fixed_version}" for u in fixable))
+            out.append(f"layer {advice.layer.split(':')[-1][:12]}: {advice.advice}: "
+                       + ", ".join(f"{u.package} {u.version} -> {u.fixed_version}" for u in fixable) + "\n")
     if result.suppressed:
-        console.print(f"{len(result.suppressed)} findings suppressed by VEX (not_affected)")
+        out.append(f"{len(result.suppressed)} findings suppressed by VEX (not_affected)\n")
     # Uncovered parts belong in the report (they qualify every line above); other warnings go
     # to stderr only, so a report on stdout stays clean to parse.
     for gap in result.coverage.gaps:
-        console.print(f"NOT COVERED ({gap.kind}): {gap.message}", soft_wrap=True)
-    return out.getvalue()
+        out.append(f"NOT COVERED ({gap.kind}): {gap.message}\n")
+    return "".join(out)
 
 
 def render_json(result: ScanResult) -> str:
@@ -101,23 +96,7 @@ def _score(severity: str) -> float:
 
 
 def render_cyclonedx(result: ScanResult) -> str:
-    from .sbom import render_cyclonedx as sbom_cdx
-
-    doc = json.loads(sbom_cdx(result.inventory))
-    refs = {c.get("purl"): c["bom-ref"] for c in doc.get("components", []) if c.get("purl")}
-    vulns = []
-    for f in result.findings:
-        entry = {"id": f.id, "source": {"name": f.source},
-                 "ratings": [{"severity": f.severity.lower() if f.severity != "Negligible" else "info",
-                              "method": "other", "source": {"name": f.source}}],
-                 "affects": [{"ref": refs.get(f.purl, f.purl)}]}
-        if f.cvss_score is not None:
-            entry["ratings"].append({"score": f.cvss_score, "method": "CVSSv31" if f.cvss_severity else "other"})
-        if f.fixed_version:
-            entry["recommendation"] = f"Upgrade {f.package} to {f.fixed_version}"
-        vulns.append(entry)
-    doc["vulnerabilities"] = vulns
-    return json.dumps(doc, indent=2)
+    return cyclonedx.render(result.inventory, result.findings)
 
 
 RENDERERS = {"table": render_table, "json": render_json, "sarif": render_sarif, "cyclonedx-json": render_cyclonedx}

@@ -6,10 +6,13 @@ A plain reference (no known prefix) is a registry reference.
 from __future__ import annotations
 
 import importlib
+from typing import TYPE_CHECKING
 
 from ..errors import SourceError
-from ..interfaces import ImageSource
 from .options import SourceOptions
+
+if TYPE_CHECKING:
+    from ..interfaces import ImageSource
 
 # prefix -> "module:Class" (imported on use: the registry client pulls in httpx)
 SOURCES = {

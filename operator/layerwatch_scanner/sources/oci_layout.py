@@ -11,10 +11,8 @@ from typing import IO
 from ..digests import VerifyingReader, parse_digest
 from ..errors import SourceError
 from ..model import ImageManifest, LayerRef
-from .manifests import OCI_INDEX, resolve_manifest
+from .manifests import MAX_BLOB_IN_MEMORY, OCI_INDEX, resolve_manifest
 from .options import SourceOptions
-
-MAX_BLOB_IN_MEMORY = 16 * 1024 * 1024  # manifests and configs; layers are streamed
 
 
 class BlobStore:

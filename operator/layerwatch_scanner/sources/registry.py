@@ -11,8 +11,7 @@ from ..registry.client import RegistryClient
 from ..registry.credentials import Credentials
 from ..registry.guard import HostGuard
 from ..registry.reference import parse_reference
-from .manifests import ACCEPT, resolve_manifest
-from .oci_layout import MAX_BLOB_IN_MEMORY
+from .manifests import ACCEPT, MAX_BLOB_IN_MEMORY, resolve_manifest
 from .options import SourceOptions
 
 

@@ -56,6 +56,7 @@ class DBMetadata:
     schema_version: int
     built_at: str
     sources: dict[str, SourceMeta] = field(default_factory=dict)
+    build_id: str = ""  # unique per build (a copy made by `db export`/`import` keeps it)
 
 
 def _ranges_json(ranges: list[Range]) -> str:
@@ -126,6 +127,9 @@ class VulnDBWriter:
         self._db.executescript(_INDEXES)
         self._db.execute("INSERT INTO source_ecosystems SELECT source, ecosystem, count(*) FROM affected GROUP BY 1, 2")
         self._db.execute("INSERT INTO meta VALUES ('built_at', ?)", (datetime.now(UTC).isoformat(timespec="seconds"),))
+        import uuid  # here: only a writer needs it
+
+        self._db.execute("INSERT INTO meta VALUES ('build_id', ?)", (uuid.uuid4().hex,))
         self._db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
         self._db.commit()
         self._db.execute("VACUUM")
@@ -206,12 +210,21 @@ class VulnDB:
             return self._db.execute("SELECT count(*) FROM affected WHERE source = ?", (source,)).fetchone()[0]
         return self._db.execute("SELECT count(*) FROM affected").fetchone()[0]
 
+    @property
+    def build_key(self) -> str:
+        """Changes whenever the matching data may have: a new build, or this file written in place."""
+        meta = dict(self._db.execute("SELECT key, value FROM meta WHERE key IN ('built_at', 'build_id')"))
+        st = self.path.stat()
+        return f"{meta.get('build_id') or meta.get('built_at', '')}:{st.st_size}:{st.st_mtime_ns}"
+
     def metadata(self) -> DBMetadata:
         built = self._db.execute("SELECT value FROM meta WHERE key = 'built_at'").fetchone()
+        build_id = self._db.execute("SELECT value FROM meta WHERE key = 'build_id'").fetchone()
         sources = {row[0]: SourceMeta(url=row[1], etag=row[2] or "", last_modified=row[3] or "", records=row[4],
                                       last_success=row[5], malformed=row[6], malformed_samples=json.loads(row[7]))
                    for row in self._db.execute("SELECT * FROM sources ORDER BY name")}
-        return DBMetadata(schema_version=SCHEMA_VERSION, built_at=built[0] if built else "", sources=sources)
+        return DBMetadata(schema_version=SCHEMA_VERSION, built_at=built[0] if built else "", sources=sources,
+                          build_id=build_id[0] if build_id else "")
 
     def close(self) -> None:
         self._db.close()

@@ -8,7 +8,8 @@ import sys
 from pathlib import Path
 
 import pytest
-from layerwatch_scanner.cli import _load_commands, app
+from cyclonedx.schema import SchemaVersion
+from cyclonedx.validation.json import JsonStrictValidator
 from layerwatch_scanner.inventory import build_inventory
 from layerwatch_scanner.layers.cache import LayerCache
 from layerwatch_scanner.match.matcher import match_inventory
@@ -19,14 +20,12 @@ from layerwatch_scanner.vex import apply_vex, load_vex
 from layerwatch_scanner.vulndb.records import Affected, Range
 from layerwatch_scanner.vulndb.store import VulnDB, VulnDBWriter
 from layerwatch_scanner.vulndb.update import update_db
-from typer.testing import CliRunner
 
 from tests.conftest import TESTDATA
 from tests.scanner.feeds_support import FEEDS, SOURCES, source_urls
+from tests.support.cli import invoke
 from tests.support.images import Image, file, make_layer, write_oci_layout
 
-_load_commands()
-runner = CliRunner()
 UBUNTU_STATUS = (TESTDATA / "pkgdb/dpkg/ubuntu-18.04/var/lib/dpkg/status").read_bytes()
 UBUNTU_RELEASE = (TESTDATA / "pkgdb/os-release/ubuntu-18.04/etc/os-release").read_bytes()
 
@@ -113,20 +112,24 @@ def test_vex_suppresses_not_affected(tmp_path: Path) -> None:
 def test_scan_cli_exit_codes_and_formats(db: Path, tmp_path: Path, site_packages: Path) -> None:
     layout = image_layout(tmp_path, site_packages)
     args = ["scan", f"oci-dir:{layout}", "--db", str(db), "--cache", str(tmp_path / "c.sqlite")]
-    table = runner.invoke(app, args)
+    table = invoke(args)
     assert table.exit_code == 0, table.output
     assert "CVE-2022-48303" in table.stdout and "1.29b-2ubuntu0.4" in table.stdout
     assert "rebuild on a newer base image" in table.stdout and "upgrade in your own layer" in table.stdout
-    assert runner.invoke(app, [*args, "--fail-on", "high"]).exit_code == 1
-    assert runner.invoke(app, [*args, "--fail-on", "critical", "-o", "json"]).exit_code in (0, 1)
-    doc = json.loads(runner.invoke(app, [*args, "-o", "json", "--ignore-unfixed"]).stdout)
+    assert invoke([*args, "--fail-on", "high"]).exit_code == 1
+    assert invoke([*args, "--fail-on", "critical", "-o", "json"]).exit_code in (0, 1)
+    doc = json.loads(invoke([*args, "-o", "json", "--ignore-unfixed"]).stdout)
     assert doc["findings"] and all(f["fixed_version"] for f in doc["findings"])
-    sarif = json.loads(runner.invoke(app, [*args, "-o", "sarif"]).stdout)
+    sarif = json.loads(invoke([*args, "-o", "sarif"]).stdout)
     assert sarif["version"] == "2.1.0" and sarif["runs"][0]["results"]
-    cdx = json.loads(runner.invoke(app, [*args, "-o", "cyclonedx-json"]).stdout)
+    cdx_text = invoke([*args, "-o", "cyclonedx-json"]).stdout
+    assert JsonStrictValidator(SchemaVersion.V1_6).validate_str(cdx_text) is None
+    cdx = json.loads(cdx_text)
     assert any(v["id"] == "PYSEC-2023-74" for v in cdx["vulnerabilities"])
-    missing = runner.invoke(app, ["scan", f"oci-dir:{layout}", "--db", str(tmp_path / "none.sqlite"), "--offline"])
-    assert missing.exit_code != 0 and "layerwatch db import" in str(missing.exception or missing.output)
+    refs = {c["bom-ref"] for c in cdx["components"]}
+    assert all(a["ref"] in refs for v in cdx["vulnerabilities"] for a in v["affects"])
+    missing = invoke(["scan", f"oci-dir:{layout}", "--db", str(tmp_path / "none.sqlite"), "--offline"])
+    assert missing.exit_code == 2 and "layerwatch db import" in missing.stderr
 
 
 def test_rematch_reports_gained_and_lost_findings(db: Path, tmp_path: Path, site_packages: Path) -> None:
