@@ -1,5 +1,5 @@
 """`python -m layerwatch_scanner` is the `layerwatch` command."""
 
-from .cli import main
+from .cli import entry
 
-main()
+entry()

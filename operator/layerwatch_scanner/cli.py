@@ -108,6 +108,27 @@ def main(argv: list[str] | None = None) -> None:
     sys.exit(code or 0)
 
 
+def entry() -> None:
+    """The console script: main(), then exit without tearing the interpreter down.
+
+    Unloading the few hundred modules a scan imports costs 15-30 ms, a third of a warm rescan,
+    and there is nothing left to clean up: every command closes its files, databases and
+    connections itself. Output is flushed first; a reader that went away (`| head`) is fine."""
+    try:
+        main()
+        code = 0
+    except SystemExit as exc:
+        code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 2)
+        if isinstance(exc.code, str):
+            print(exc.code, file=sys.stderr)
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (BrokenPipeError, ValueError):
+            pass
+    os._exit(code)
+
+
 def _fail(message: str) -> None:
     print(f"error: {message}", file=sys.stderr)
     sys.exit(2)

@@ -10,10 +10,9 @@ import json
 import sqlite3
 import threading
 import time
+import zlib
 from collections.abc import Iterator
 from pathlib import Path
-
-import zstandard
 
 from ..errors import LayerwatchError
 from ..model import Inventory, LayerResult
@@ -48,12 +47,28 @@ ALTER TABLE matches ADD COLUMN extras BLOB;
 """
 
 
+# Rows are zlib-compressed JSON (zlib is built in; zstandard's import alone was a tenth of a
+# warm rescan). Version-1 caches wrote zstd frames: still read, so nothing is scanned again.
+_ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
+
+
+class _Unreadable(ValueError):
+    """A row that does not decompress or parse: a cache miss."""
+
+
 def _pack(obj: object) -> bytes:
-    return zstandard.ZstdCompressor(level=3).compress(json.dumps(obj, separators=(",", ":")).encode())
+    return zlib.compress(json.dumps(obj, separators=(",", ":")).encode(), 3)
 
 
 def _unpack(blob: bytes) -> object:
-    return json.loads(zstandard.ZstdDecompressor().decompress(blob))
+    try:
+        if blob[:4] == _ZSTD_MAGIC:
+            import zstandard
+
+            return json.loads(zstandard.ZstdDecompressor().decompress(blob))
+        return json.loads(zlib.decompress(blob))
+    except Exception as exc:  # noqa: BLE001 - zlib.error, ZstdError, bad JSON: all just unreadable
+        raise _Unreadable(str(exc)) from exc
 
 
 class LayerCache:
@@ -95,7 +110,7 @@ class LayerCache:
             return None
         try:
             return LayerResult.from_dict(_unpack(row[0]))  # type: ignore[arg-type]
-        except (ValueError, TypeError, KeyError, zstandard.ZstdError):
+        except (ValueError, TypeError, KeyError):
             return None  # an unreadable row is a cache miss: the layer is scanned again
 
     def put_layer(self, result: LayerResult, catalogers: str) -> None:
@@ -126,7 +141,7 @@ class LayerCache:
             inventory = Inventory.from_dict(doc)  # type: ignore[arg-type]
             inventory.purls = list(doc.get("purls") or [])  # type: ignore[union-attr]
             return inventory
-        except (ValueError, TypeError, KeyError, AttributeError, zstandard.ZstdError):
+        except (ValueError, TypeError, KeyError, AttributeError):
             return None
 
     def has_inventory(self, digest: str) -> bool:
@@ -160,7 +175,7 @@ class LayerCache:
             return None
         try:
             return _unpack(row[0]), _unpack(row[1]) if row[1] else {}  # type: ignore[return-value]
-        except (ValueError, TypeError, zstandard.ZstdError):
+        except (ValueError, TypeError):
             return None
 
     def load_match(self, digest: str) -> list[dict] | None:

@@ -1,0 +1,12 @@
+"""Report writers: sbom.py (inventories), findings.py (scans), cyclonedx.py, text.py (tables)."""
+
+from __future__ import annotations
+
+import json
+
+
+def dump_json(doc: object) -> str:
+    """Machine formats are written compact: json's C encoder does it in a fraction of the time
+    of the indented (pure Python) path, which was most of rendering a large report.
+    `| jq .` (or `python -m json.tool`) indents it for reading."""
+    return json.dumps(doc, separators=(",", ":")) + "\n"

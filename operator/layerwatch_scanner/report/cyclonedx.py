@@ -8,13 +8,13 @@ dominated a warm rescan. The tests validate both documents (sbom, scan) against 
 
 from __future__ import annotations
 
-import json
 import os
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from .. import __version__
 from ..purl import purls_of
+from . import dump_json
 
 if TYPE_CHECKING:
     from ..match.findings import Finding
@@ -75,4 +75,4 @@ def render(inventory: Inventory, findings: list[Finding] | None = None) -> str:
     }
     if findings is not None:
         doc["vulnerabilities"] = [_vulnerability(f, refs) for f in findings]
-    return json.dumps(doc, indent=2)
+    return dump_json(doc)

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import json
 from typing import TYPE_CHECKING
 
 from .. import __version__
 from ..model import describe_os
-from . import cyclonedx
+from . import cyclonedx, dump_json
 from .text import table
 
 if TYPE_CHECKING:
@@ -66,7 +65,7 @@ def render_json(result: ScanResult) -> str:
         "warnings": result.warnings,
         "tool": {"name": "layerwatch", "version": __version__},
     }
-    return json.dumps(doc, indent=2)
+    return dump_json(doc)
 
 
 def render_sarif(result: ScanResult) -> str:
@@ -88,7 +87,7 @@ def render_sarif(result: ScanResult) -> str:
            "runs": [{"tool": {"driver": {"name": "layerwatch", "version": __version__,
                                          "informationUri": "https://github.com/layerwatch/layerwatch", "rules": rules}},
                      "results": results, "properties": {"coverage": result.coverage.to_dict()}}]}
-    return json.dumps(doc, indent=2)
+    return dump_json(doc)
 
 
 def _score(severity: str) -> float:

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import json
 import uuid
 from datetime import UTC, datetime
 
 from .. import __version__
 from ..model import Inventory, describe_os
 from ..purl import purls_of
-from . import cyclonedx
+from . import cyclonedx, dump_json
 from .text import table
 
 
@@ -25,7 +24,7 @@ def render_json(inventory: Inventory) -> str:
     for entry, purl in zip(doc["packages"], purls_of(inventory), strict=True):
         entry["purl"] = purl
     doc["tool"] = {"name": "layerwatch", "version": __version__}
-    return json.dumps(doc, indent=2)
+    return dump_json(doc)
 
 
 def render_cyclonedx(inventory: Inventory) -> str:
@@ -61,7 +60,7 @@ def render_spdx(inventory: Inventory) -> str:
         "creationInfo": {"created": now, "creators": [f"Tool: layerwatch-{__version__}"]},
         "packages": packages, "relationships": relationships,
     }
-    return json.dumps(doc, indent=2)
+    return dump_json(doc)
 
 
 def _spdx_expression(licenses: list[str]) -> bool:

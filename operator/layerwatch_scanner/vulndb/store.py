@@ -13,7 +13,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from ..errors import VulnDBError
-from .records import Affected, Range, VulnInfo
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .records import Affected, Range, VulnInfo
 
 SCHEMA_VERSION = 2  # 2: per-source ecosystems and malformed-version counts (coverage)
 _SCHEMA = """
@@ -88,7 +91,7 @@ class VulnDBWriter:
         """Merge enrichment for one id: later sources fill what earlier ones left empty."""
         current = self._infos.get(info.vuln_id)
         if current is None:
-            self._infos[info.vuln_id] = VulnInfo(**asdict(info))
+            self._infos[info.vuln_id] = type(info)(**asdict(info))
             return
         if info.cvss_score is not None and current.cvss_score is None:
             current.cvss_score, current.cvss_vector = info.cvss_score, info.cvss_vector
@@ -137,11 +140,15 @@ class VulnDBWriter:
 
 
 def _info_from_row(row: tuple) -> VulnInfo:
+    from .records import VulnInfo  # here: a warm rescan reads no record
+
     return VulnInfo(vuln_id=row[0], cvss_score=row[1], cvss_vector=row[2], cvss_severity=row[3], kev=bool(row[4]),
                     epss=row[5], description=row[6], aliases=json.loads(row[7]))
 
 
 def _affected_from_row(row: tuple) -> Affected:
+    from .records import Affected, Range
+
     return Affected(
         ecosystem=row[0], package=row[1], vuln_id=row[2], source=row[3], status=row[4],
         ranges=[Range(*r) for r in json.loads(row[5])], versions=json.loads(row[6]), severity=row[7],
