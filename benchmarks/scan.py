@@ -211,13 +211,15 @@ def build_and_push(kind: str, work: Path, base_url: str) -> str:
 def user_install(venv: Path) -> Path:
     """A fresh virtualenv as a user gets it: locked dependencies, then `pip install .`."""
     bin_dir = venv / "bin"
-    if not (bin_dir / "layerwatch").exists():
-        uv = shutil.which("uv") or str(Path(sys.executable).parent / "uv")
+    uv = shutil.which("uv") or str(Path(sys.executable).parent / "uv")
+    env = {**os.environ, "VIRTUAL_ENV": str(venv)}
+    if not (bin_dir / "python").exists():
         subprocess.run([uv, "venv", "-q", "--python", sys.executable, str(venv)], check=True)
-        env = {**os.environ, "VIRTUAL_ENV": str(venv)}
-        subprocess.run([uv, "pip", "install", "-q", "--compile-bytecode", "--require-hashes", "--no-deps",
-                        "-r", str(ROOT / "requirements.lock")], check=True, env=env)
-        subprocess.run([uv, "pip", "install", "-q", "--compile-bytecode", "--no-deps", str(ROOT)], check=True, env=env)
+    subprocess.run([uv, "pip", "install", "-q", "--compile-bytecode", "--require-hashes", "--no-deps",
+                    "-r", str(ROOT / "requirements.lock")], check=True, env=env)
+    # this checkout, always afresh (a reused --venv must measure the current code)
+    subprocess.run([uv, "pip", "install", "-q", "--compile-bytecode", "--no-deps", "--reinstall", str(ROOT)],
+                   check=True, env=env)
     return bin_dir
 
 

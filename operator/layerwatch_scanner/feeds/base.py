@@ -2,13 +2,24 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..vulndb.records import Affected, VulnInfo
 
 Record = Affected | VulnInfo
+Getter = Callable[[str], "bytes | None"]  # GET a small file through the feed client; None on 404
+
+
+@dataclass
+class Delta:
+    """What changed upstream since a sync position: the documents whose rows are replaced
+    (deleted, then `records` added; a document with no new records stays deleted)."""
+
+    replaced: list[str]
+    records: Iterable[Record]
+    state: dict  # the new position
 
 
 @dataclass(frozen=True)
@@ -18,3 +29,8 @@ class Feed:
     parse: Callable[[str, Path], Iterator[Record]]  # (url, downloaded file or directory) -> records
     expand: Callable[[str], list[str]] = field(default=lambda base: [base])  # base URL -> file URLs
     optional_files: bool = False  # a 404 on one of several files is "not published", not an error
+    # Incremental sync (optional): `checkpoint(url, get)` is the upstream position read before a
+    # full download; `incremental(url, state, get)` the changes since `state`, or None when they
+    # cannot be told (no change list published, a file:// mirror): then the source is re-read.
+    checkpoint: Callable[[str, Getter], dict] | None = None
+    incremental: Callable[[str, dict, Getter], Delta | None] | None = None

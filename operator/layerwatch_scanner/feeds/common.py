@@ -52,6 +52,11 @@ def iter_documents(path: Path, what: str) -> Iterator[tuple[str, object]]:
     yield path.name, read_json(path, what)
 
 
+def load_document(raw: bytes, name: str, what: str) -> object:
+    """One JSON (or YAML) record."""
+    return _load(raw, name, what)
+
+
 def _load(raw: bytes, name: str, what: str) -> object:
     try:
         if name.endswith((".yaml", ".yml")):

@@ -13,8 +13,8 @@ from pathlib import Path
 
 from ..catalog.python import normalize_name
 from ..vulndb.records import STATUS_AFFECTED, STATUS_FIXED, Affected, Range, VulnInfo
-from .base import Feed, Record
-from .common import cvss_score, iter_documents, severity_word
+from .base import Delta, Feed, Getter, Record
+from .common import cvss_score, iter_documents, load_document, severity_word
 
 OSV_BASE = "https://osv-vulnerabilities.storage.googleapis.com"
 LANGUAGE_ECOSYSTEMS = {"PyPI": "pypi", "npm": "npm", "Go": "go", "Maven": "maven", "RubyGems": "rubygems",
@@ -75,7 +75,7 @@ def records_from_osv(doc: object, source: str) -> Iterator[Record]:
     """Affected records (one per package and ecosystem) and the CVSS of one OSV document."""
     if not isinstance(doc, dict) or not isinstance(doc.get("id"), str) or doc.get("withdrawn"):
         return
-    vuln_id = doc["id"]
+    vuln_id = osv_id = doc["id"]
     aliases = [a for a in (doc.get("aliases") or []) if isinstance(a, str)]
     related = [a for a in (doc.get("related") or []) if isinstance(a, str)]
     if vuln_id.startswith("UBUNTU-CVE-"):  # Ubuntu names records after the CVE: match them as the CVE
@@ -99,7 +99,7 @@ def records_from_osv(doc: object, source: str) -> Iterator[Record]:
         status = STATUS_FIXED if any(r.fixed for r in ranges) else STATUS_AFFECTED
         yield Affected(vuln_id=vuln_id, ecosystem=ecosystem, package=package_key(osv_eco, name), source=source,
                        status=status, ranges=ranges, versions=versions, severity=severity, aliases=aliases,
-                       summary=summary)
+                       summary=summary, doc=osv_id)
     for sev in doc.get("severity") or []:
         if isinstance(sev, dict) and str(sev.get("type", "")).startswith("CVSS") and isinstance(sev.get("score"), str):
             scored = cvss_score(sev["score"])
@@ -116,7 +116,53 @@ def _parser(source: str):  # noqa: ANN202 - returns the parse callable for one f
     return parse
 
 
-FEEDS = [Feed(f"osv-{short}", f"{OSV_BASE}/{eco}/all.zip", _parser(f"osv-{short}"))
-         for eco, short in LANGUAGE_ECOSYSTEMS.items()]
+# -- incremental sync: osv.dev publishes `modified_id.csv` (newest first: "<RFC 3339>,<id>")
+# beside each ecosystem's all.zip, and every record as `<id>.json` in the same folder.
+_OSV_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$")
+
+
+def _modified(url: str, get: Getter) -> list[tuple[str, str]] | None:
+    if not url.startswith(("http://", "https://")) or not url.endswith("/all.zip"):
+        return None  # a mirror without the change list (file://, a single zip): re-read whole
+    body = get(url.rsplit("/", 1)[0] + "/modified_id.csv")
+    if body is None:
+        return None
+    rows = []
+    for line in body.decode("utf-8", "replace").splitlines():
+        stamp, _, osv_id = line.strip().partition(",")
+        if stamp and _OSV_ID.match(osv_id):  # an id becomes a URL path: nothing else gets through
+            rows.append((stamp, osv_id))
+    return rows
+
+
+def checkpoint(url: str, get: Getter) -> dict:
+    rows = _modified(url, get)
+    return {"modified": max(stamp for stamp, _ in rows)} if rows else {}
+
+
+def _incremental(source: str):  # noqa: ANN202
+    def incremental(url: str, state: dict, get: Getter) -> Delta | None:
+        since = state.get("modified")
+        rows = _modified(url, get) if since else None
+        if not rows:
+            return None
+        changed = list(dict.fromkeys(osv_id for stamp, osv_id in rows if stamp > since))
+        base = url.rsplit("/", 1)[0]
+
+        def records() -> Iterator[Record]:
+            for osv_id in changed:
+                body = get(f"{base}/{osv_id}.json")
+                if body is not None:  # listed but gone: its rows stay deleted
+                    yield from records_from_osv(load_document(body, f"{osv_id}.json", source), source)
+
+        return Delta(changed, records(), {"modified": max(since, max(stamp for stamp, _ in rows))})
+    return incremental
+
+
+def osv_feed(name: str, url: str) -> Feed:
+    return Feed(name, url, _parser(name), checkpoint=checkpoint, incremental=_incremental(name))
+
+
+FEEDS = [osv_feed(f"osv-{short}", f"{OSV_BASE}/{eco}/all.zip") for eco, short in LANGUAGE_ECOSYSTEMS.items()]
 FEEDS.append(Feed("ghsa", "https://github.com/github/advisory-database/archive/refs/heads/main.zip",
                   _parser("ghsa")))

@@ -26,7 +26,7 @@ from ..errors import FeedError
 from ..match.versions import compare
 from ..vulndb.fetch import fetch
 from ..vulndb.records import STATUS_AFFECTED, STATUS_FIXED, STATUS_NOT_AFFECTED, Affected, Range, VulnInfo
-from .base import Feed, Record
+from .base import Delta, Feed, Getter, Record
 from .common import cvss_score, severity_word
 
 _RHEL = re.compile(r"cpe:/[ao]:redhat:(?:enterprise_linux|rhel_eus|rhel_e4s|rhel_aus|rhel_tus):(\d+)")
@@ -65,7 +65,8 @@ def _component(purl: str) -> tuple[str, str, str] | None:
     return name, version, module
 
 
-def records_from_csaf(doc: object) -> Iterator[Record]:
+def records_from_csaf(doc: object, doc_key: str = "") -> Iterator[Record]:
+    """`doc_key`: the document's identity (its file name), recorded with its rows."""
     if not isinstance(doc, dict) or not isinstance(doc.get("vulnerabilities"), list):
         return
     names: dict[str, str] = {}
@@ -115,7 +116,8 @@ def records_from_csaf(doc: object) -> Iterator[Record]:
                 ranges = [Range(fixed=best)]
             yield Affected(vuln_id=cve, ecosystem=f"rhel:{major}", package=package, source="redhat",
                            status=entry["status"], ranges=ranges, module=module,
-                           severity=entry["severity"] or aggregate, summary=str(vuln.get("title", ""))[:300])
+                           severity=entry["severity"] or aggregate, summary=str(vuln.get("title", ""))[:300],
+                           doc=doc_key)
         for score in vuln.get("scores") or []:
             vector = ((score or {}).get("cvss_v3") or {}).get("vectorString")
             scored = cvss_score(vector) if isinstance(vector, str) else None
@@ -145,8 +147,13 @@ def _key(path: str) -> str:
     return path.split("/")[-1].lower()
 
 
+def _csv_rows(text: str) -> list[tuple[str, str]]:
+    """(document path, RFC 3339 time) of changes.csv / deletions.csv."""
+    return [(row[0], row[1] if len(row) > 1 else "") for row in csv.reader(io.StringIO(text)) if row]
+
+
 def _csv_paths(path: Path) -> list[str]:
-    return [row[0] for row in csv.reader(io.StringIO(path.read_text())) if row]
+    return [rel for rel, _ in _csv_rows(path.read_text())]
 
 
 def parse(url: str, path: Path) -> Iterator[Record]:
@@ -169,7 +176,7 @@ def parse(url: str, path: Path) -> Iterator[Record]:
             raise FeedError(f"redhat: archive {archive_name} not found beside {url}")
         for name, doc in _archive_documents(archive.path):
             if _key(name) not in superseded:
-                yield from records_from_csaf(doc)
+                yield from records_from_csaf(doc, _key(name))
         if archive.path.is_relative_to(work):  # gigabytes: gone before the changed documents come
             archive.path.unlink()
         seen: set[str] = set()
@@ -180,7 +187,58 @@ def parse(url: str, path: Path) -> Iterator[Record]:
             seen.add(key)
             got = fetch(urljoin(base, rel), work / "doc.json", what="redhat")
             if got.path is not None:  # a change listed but since removed upstream is skipped
-                yield from records_from_csaf(json.loads(got.path.read_text()))
+                yield from records_from_csaf(json.loads(got.path.read_text()), key)
 
 
-FEEDS = [Feed("redhat", "https://security.access.redhat.com/data/csaf/v2/vex/archive_latest.txt", parse)]
+# -- incremental sync: after a full one, only the documents changes.csv / deletions.csv list
+# with a time after the newest one already applied are downloaded (or dropped).
+_DOC_PATH = re.compile(r"^\d{4}/cve-\d{4}-\d+\.json$", re.IGNORECASE)
+
+
+def _lists(url: str, get: Getter) -> tuple[list[tuple[str, str]], list[tuple[str, str]]] | None:
+    if not url.startswith(("http://", "https://")):
+        return None
+    base = url.rsplit("/", 1)[0] + "/"
+    changes, deletions = get(urljoin(base, "changes.csv")), get(urljoin(base, "deletions.csv"))
+    if changes is None:
+        return None
+    return (_csv_rows(changes.decode("utf-8", "replace")),
+            _csv_rows(deletions.decode("utf-8", "replace")) if deletions else [])
+
+
+def checkpoint(url: str, get: Getter) -> dict:
+    lists = _lists(url, get)
+    stamps = [stamp for rows in lists for _, stamp in rows if stamp] if lists else []
+    return {"synced": max(stamps)} if stamps else {}
+
+
+def incremental(url: str, state: dict, get: Getter) -> Delta | None:
+    since = state.get("synced")
+    lists = _lists(url, get) if since else None
+    if lists is None:
+        return None
+    changes, deletions = lists
+    base = url.rsplit("/", 1)[0] + "/"
+    changed = {_key(rel): rel for rel, stamp in changes if stamp > since and _DOC_PATH.match(rel)}
+    deleted = {_key(rel) for rel, stamp in deletions if stamp > since}
+    stamps = [stamp for rows in lists for _, stamp in rows if stamp]
+
+    def records() -> Iterator[Record]:
+        for key, rel in changed.items():
+            if key in deleted:
+                continue
+            body = get(urljoin(base, rel))
+            if body is not None:
+                if len(body) > MAX_DOCUMENT:
+                    raise FeedError(f"redhat: {rel} of {len(body)} bytes refused")
+                try:
+                    doc = json.loads(body)
+                except ValueError as exc:
+                    raise FeedError(f"redhat: {rel} is not valid JSON ({exc})") from exc
+                yield from records_from_csaf(doc, key)
+
+    return Delta(sorted(set(changed) | deleted), records(), {"synced": max([since, *stamps])})
+
+
+FEEDS = [Feed("redhat", "https://security.access.redhat.com/data/csaf/v2/vex/archive_latest.txt", parse,
+              checkpoint=checkpoint, incremental=incremental)]

@@ -6,7 +6,6 @@ the Ubuntu priority is the severity.
 
 from __future__ import annotations
 
-from .base import Feed
-from .osv import OSV_BASE, _parser
+from .osv import OSV_BASE, osv_feed
 
-FEEDS = [Feed("ubuntu", f"{OSV_BASE}/Ubuntu/all.zip", _parser("ubuntu"))]
+FEEDS = [osv_feed("ubuntu", f"{OSV_BASE}/Ubuntu/all.zip")]

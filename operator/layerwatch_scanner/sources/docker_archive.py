@@ -21,9 +21,6 @@ from .options import SourceOptions
 
 
 class DockerArchiveSource:
-    # Layers are members of one tar file object: reading two at once would interleave seeks.
-    parallel_layers = False
-
     def __init__(self, path: str, options: SourceOptions | None = None):
         self.options = options or SourceOptions()
         archive, self.tag = split_tag(path)
@@ -33,7 +30,11 @@ class DockerArchiveSource:
         except (OSError, tarfile.TarError) as exc:
             raise SourceError(f"{self.description}: cannot open as a tar archive ({exc})") from exc
         self.names = set(self.tar.getnames())
-        self.store = BlobStore(tar=self.tar)
+        # A plain tar (what `docker save` writes): layers are read in parallel, each through its
+        # own file handle. A gzip'd archive has one stream: its layers are read one by one.
+        uncompressed = type(self.tar.fileobj).__name__ in ("BufferedReader", "FileIO")
+        self.parallel_layers = uncompressed
+        self.store = BlobStore(tar=self.tar, archive=archive if uncompressed else None)
         self._layer_paths: dict[str, str] = {}
 
     def manifest(self) -> ImageManifest:

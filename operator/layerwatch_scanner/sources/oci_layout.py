@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import tarfile
@@ -15,11 +16,39 @@ from .manifests import MAX_BLOB_IN_MEMORY, OCI_INDEX, resolve_manifest
 from .options import SourceOptions
 
 
-class BlobStore:
-    """Blobs addressed by digest under `blobs/<alg>/<hex>` of a directory or a tar archive."""
+class _MemberSlice(io.RawIOBase):
+    """One member of an uncompressed tar read through its own file handle, so several layers
+    of one archive can be read at once (a TarFile shares one position between its members)."""
 
-    def __init__(self, root: Path | None = None, tar: tarfile.TarFile | None = None, prefix: str = ""):
-        self.root, self.tar, self.prefix = root, tar, prefix
+    def __init__(self, path: str, offset: int, size: int):
+        super().__init__()
+        self._file = open(path, "rb")  # noqa: SIM115 - closed in close()
+        self._file.seek(offset)
+        self._left = size
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:  # type: ignore[no-untyped-def]
+        view = memoryview(buffer)[:self._left]
+        n = self._file.readinto(view) if len(view) else 0
+        self._left -= n
+        return n
+
+    def close(self) -> None:
+        self._file.close()
+        super().close()
+
+
+class BlobStore:
+    """Blobs addressed by digest under `blobs/<alg>/<hex>` of a directory or a tar archive.
+
+    `archive`: the path of `tar` when it is uncompressed: members are then read through their
+    own file handles (see _MemberSlice)."""
+
+    def __init__(self, root: Path | None = None, tar: tarfile.TarFile | None = None, prefix: str = "",
+                 archive: str | None = None):
+        self.root, self.tar, self.prefix, self.archive = root, tar, prefix, archive
 
     def path_of(self, digest: str) -> str:
         algo, hexdigest = parse_digest(digest)
@@ -28,7 +57,10 @@ class BlobStore:
     def open_path(self, name: str) -> IO[bytes]:
         if self.tar is not None:
             try:
-                f = self.tar.extractfile(name)
+                member = self.tar.getmember(name)
+                if self.archive and member.isreg() and not member.issparse():
+                    return io.BufferedReader(_MemberSlice(self.archive, member.offset_data, member.size), 1 << 20)
+                f = self.tar.extractfile(member)
             except KeyError:
                 f = None
             if f is None:

@@ -24,6 +24,7 @@ class Fetched:
     last_modified: str = ""
     not_modified: bool = False
     missing: bool = False
+    size: int = 0  # bytes downloaded
 
 
 def fetch(url: str, dest: Path, client: httpx.Client | None = None, etag: str = "", last_modified: str = "",
@@ -63,7 +64,7 @@ def fetch(url: str, dest: Path, client: httpx.Client | None = None, etag: str = 
                     if progress:
                         progress(what, done, total)
             return Fetched(dest, etag=response.headers.get("etag", ""),
-                           last_modified=response.headers.get("last-modified", ""))
+                           last_modified=response.headers.get("last-modified", ""), size=done)
     except httpx.HTTPError as exc:
         raise FeedError(f"{what}: download of {url} failed: {neterrors.describe(exc, urlsplit(url).netloc)}") from exc
     finally:

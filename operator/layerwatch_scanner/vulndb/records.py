@@ -38,6 +38,7 @@ class Affected:
     aliases: list[str] = field(default_factory=list)
     module: str = ""  # rpm modularity stream ("ruby:2.7"), "" otherwise
     summary: str = ""
+    doc: str = ""  # the feed document it came from (OSV id, CSAF file): what an incremental update replaces
 
 
 @dataclass(slots=True)

@@ -1,7 +1,10 @@
 """The vulnerability database: one SQLite file, schema-versioned, indexed for matching.
 
-Writers always build a NEW file (VulnDBWriter); `update.py` swaps it in with os.replace, so a
-reader holding the old file keeps a consistent view and never sees a half-written one.
+The first build writes a NEW file (VulnDBWriter) that `update.py` moves into place with
+os.replace. Later updates change the file in place inside one write transaction in WAL mode
+(VulnDBWriter(in_place=True)): readers keep reading the snapshot they started with and see the
+new data only once it is committed whole, and an unchanged refresh writes a few rows instead
+of a whole new file.
 """
 
 from __future__ import annotations
@@ -11,26 +14,28 @@ import sqlite3
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ..errors import VulnDBError
-from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from .records import Affected, Range, VulnInfo
 
-SCHEMA_VERSION = 2  # 2: per-source ecosystems and malformed-version counts (coverage)
+SCHEMA_VERSION = 3  # 2: per-source ecosystems, malformed counts; 3: incremental sync state, documents
 _SCHEMA = """
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE sources (
     name TEXT PRIMARY KEY, url TEXT NOT NULL, etag TEXT, last_modified TEXT,
     records INTEGER NOT NULL, last_success TEXT NOT NULL,
-    malformed INTEGER NOT NULL DEFAULT 0, malformed_samples TEXT NOT NULL DEFAULT '[]'
+    malformed INTEGER NOT NULL DEFAULT 0, malformed_samples TEXT NOT NULL DEFAULT '[]',
+    state TEXT NOT NULL DEFAULT '{}', validators TEXT NOT NULL DEFAULT '{}',
+    seconds REAL NOT NULL DEFAULT 0, bytes INTEGER NOT NULL DEFAULT 0
 );
 CREATE TABLE source_ecosystems (source TEXT NOT NULL, ecosystem TEXT NOT NULL, records INTEGER NOT NULL);
 CREATE TABLE affected (
     ecosystem TEXT NOT NULL, package TEXT NOT NULL, vuln_id TEXT NOT NULL, source TEXT NOT NULL,
     status TEXT NOT NULL, ranges TEXT NOT NULL, versions TEXT NOT NULL, severity TEXT NOT NULL,
-    aliases TEXT NOT NULL, module TEXT NOT NULL, summary TEXT NOT NULL
+    aliases TEXT NOT NULL, module TEXT NOT NULL, summary TEXT NOT NULL, doc TEXT NOT NULL DEFAULT ''
 );
 CREATE TABLE vulns (
     vuln_id TEXT PRIMARY KEY, cvss_score REAL, cvss_vector TEXT NOT NULL, cvss_severity TEXT NOT NULL,
@@ -39,7 +44,7 @@ CREATE TABLE vulns (
 """
 _INDEXES = """
 CREATE INDEX affected_lookup ON affected (ecosystem, package);
-CREATE INDEX affected_source ON affected (source);
+CREATE INDEX affected_source ON affected (source, doc);
 """
 
 
@@ -52,6 +57,10 @@ class SourceMeta:
     last_success: str = ""
     malformed: int = 0  # versions in its records that the ecosystem's scheme cannot read
     malformed_samples: list[str] = field(default_factory=list)
+    state: dict = field(default_factory=dict)  # the feed's incremental-sync position
+    validators: dict = field(default_factory=dict)  # file URL -> [ETag, Last-Modified]
+    seconds: float = 0.0  # how long its last update took
+    bytes: int = 0  # and how much it downloaded
 
 
 @dataclass
@@ -66,76 +75,144 @@ def _ranges_json(ranges: list[Range]) -> str:
     return json.dumps([[r.introduced, r.fixed, r.last_affected] for r in ranges], separators=(",", ":"))
 
 
-class VulnDBWriter:
-    """Builds a new database file. Call close() to finish (indexes, metadata)."""
+_INSERT_AFFECTED = "INSERT INTO affected VALUES (?,?,?,?,?,?,?,?,?,?,?,?)"
 
-    def __init__(self, path: Path | str):
+
+def _merge_info(current: VulnInfo, info: VulnInfo) -> None:
+    """Later sources fill what earlier ones left empty."""
+    if info.cvss_score is not None and current.cvss_score is None:
+        current.cvss_score, current.cvss_vector = info.cvss_score, info.cvss_vector
+        current.cvss_severity = info.cvss_severity
+    current.kev = current.kev or info.kev
+    if info.epss is not None:
+        current.epss = info.epss
+    current.description = current.description or info.description
+    current.aliases = sorted(set(current.aliases) | set(info.aliases))
+
+
+def _info_row(i: VulnInfo) -> tuple:
+    return (i.vuln_id, i.cvss_score, i.cvss_vector, i.cvss_severity, int(i.kev), i.epss, i.description[:1000],
+            json.dumps(i.aliases))
+
+
+class VulnDBWriter:
+    """Builds a new database file, or (`in_place`) changes an existing one in one transaction.
+    Call close() to finish (indexes, metadata, commit) or abort() to leave it as it was."""
+
+    def __init__(self, path: Path | str, in_place: bool = False):
         self.path = Path(path)
+        self.in_place = in_place
+        self._touched: set[str] = set()  # sources whose rows changed
+        self._infos: dict[str, VulnInfo] = {}  # a new file's enrichment, merged in memory
+        self._pending: dict[str, VulnInfo] = {}  # ... and the current source's, until it succeeds
+        if in_place:
+            self._db = sqlite3.connect(self.path, timeout=60, isolation_level=None)
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("BEGIN IMMEDIATE")
+            return
         if self.path.exists():
             self.path.unlink()
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(self.path)
-        self._db.execute("PRAGMA journal_mode=OFF")
+        self._db = sqlite3.connect(self.path, isolation_level=None)
+        # a failed source is rolled back to its savepoint: the journal is needed (a new file's
+        # pages have no old content to keep, so it stays small)
+        self._db.execute("PRAGMA journal_mode=MEMORY")
         self._db.execute("PRAGMA synchronous=OFF")
         self._db.executescript(_SCHEMA)
-        self._infos: dict[str, VulnInfo] = {}
+        self._db.execute("BEGIN")
 
-    def add_affected(self, rec: Affected) -> None:
-        self._db.execute(
-            "INSERT INTO affected VALUES (?,?,?,?,?,?,?,?,?,?,?)",
-            (rec.ecosystem, rec.package, rec.vuln_id, rec.source, rec.status, _ranges_json(rec.ranges),
-             json.dumps(rec.versions), rec.severity, json.dumps(rec.aliases), rec.module, rec.summary[:500]),
-        )
+    # -- one source at a time: a failure leaves the source's previous rows and metadata alone --
+    def begin_source(self, name: str) -> None:
+        self._db.execute("SAVEPOINT source")
+        self._source = name
 
-    def add_info(self, info: VulnInfo) -> None:
-        """Merge enrichment for one id: later sources fill what earlier ones left empty."""
+    def end_source(self, ok: bool) -> None:
+        if not ok:
+            self._db.execute("ROLLBACK TO SAVEPOINT source")
+        else:
+            for info in self._pending.values():
+                self._merge_pending(info)
+        self._pending.clear()
+        self._db.execute("RELEASE SAVEPOINT source")
+
+    def _merge_pending(self, info: VulnInfo) -> None:
         current = self._infos.get(info.vuln_id)
         if current is None:
-            self._infos[info.vuln_id] = type(info)(**asdict(info))
-            return
-        if info.cvss_score is not None and current.cvss_score is None:
-            current.cvss_score, current.cvss_vector = info.cvss_score, info.cvss_vector
-            current.cvss_severity = info.cvss_severity
-        current.kev = current.kev or info.kev
-        if info.epss is not None:
-            current.epss = info.epss
-        current.description = current.description or info.description
-        current.aliases = sorted(set(current.aliases) | set(info.aliases))
+            self._infos[info.vuln_id] = info
+        else:
+            _merge_info(current, info)
 
-    def copy_source_from(self, old: VulnDB, source: str) -> int:
-        """Carry a source's records forward from the previous DB (used when its feed is unchanged)."""
-        rows = old._db.execute("SELECT * FROM affected WHERE source = ?", (source,)).fetchall()
-        self._db.executemany("INSERT INTO affected VALUES (?,?,?,?,?,?,?,?,?,?,?)", rows)
-        return len(rows)
+    def add_affected(self, rec: Affected) -> None:
+        self._touched.add(rec.source)
+        self._db.execute(_INSERT_AFFECTED, (
+            rec.ecosystem, rec.package, rec.vuln_id, rec.source, rec.status, _ranges_json(rec.ranges),
+            json.dumps(rec.versions), rec.severity, json.dumps(rec.aliases), rec.module, rec.summary[:500], rec.doc))
+
+    def add_info(self, info: VulnInfo) -> None:
+        """Merge enrichment for one id (in memory for a new file, against the stored row in place)."""
+        if not self.in_place:
+            current = self._pending.get(info.vuln_id)
+            if current is None:
+                self._pending[info.vuln_id] = type(info)(**asdict(info))
+            else:
+                _merge_info(current, info)
+            return
+        row = self._db.execute("SELECT * FROM vulns WHERE vuln_id = ?", (info.vuln_id,)).fetchone()
+        current = _info_from_row(row) if row else type(info)(vuln_id=info.vuln_id)
+        _merge_info(current, info)
+        self._db.execute("INSERT OR REPLACE INTO vulns VALUES (?,?,?,?,?,?,?,?)", _info_row(current))
 
     def delete_source(self, source: str) -> None:
-        """Drop a source's rows written so far (its update failed halfway)."""
+        """Drop every row of a source (it is about to be re-read whole)."""
+        self._touched.add(source)
         self._db.execute("DELETE FROM affected WHERE source = ?", (source,))
 
-    def copy_infos_from(self, old: VulnDB) -> None:
-        for row in old._db.execute("SELECT * FROM vulns"):
-            self.add_info(_info_from_row(row))
+    def delete_documents(self, source: str, docs: list[str]) -> None:
+        """Drop the rows that came from these documents (an incremental update re-reads them)."""
+        self._touched.add(source)
+        self._db.executemany("DELETE FROM affected WHERE source = ? AND doc = ?", ((source, d) for d in docs))
+
+    def count(self, source: str) -> int:
+        return self._db.execute("SELECT count(*) FROM affected WHERE source = ?", (source,)).fetchone()[0]
 
     def set_source(self, name: str, meta: SourceMeta) -> None:
-        self._db.execute("INSERT OR REPLACE INTO sources VALUES (?,?,?,?,?,?,?,?)",
+        self._db.execute("INSERT OR REPLACE INTO sources VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
                          (name, meta.url, meta.etag, meta.last_modified, meta.records, meta.last_success,
-                          meta.malformed, json.dumps(meta.malformed_samples[:10])))
+                          meta.malformed, json.dumps(meta.malformed_samples[:10]), json.dumps(meta.state),
+                          json.dumps(meta.validators), meta.seconds, meta.bytes))
+
+    def abort(self) -> None:
+        try:
+            if self._db.in_transaction:
+                self._db.execute("ROLLBACK")
+        finally:
+            self._db.close()
 
     def close(self) -> None:
-        self._db.executemany(
-            "INSERT INTO vulns VALUES (?,?,?,?,?,?,?,?)",
-            [(i.vuln_id, i.cvss_score, i.cvss_vector, i.cvss_severity, int(i.kev), i.epss, i.description[:1000],
-              json.dumps(i.aliases)) for i in self._infos.values()],
-        )
-        self._db.executescript(_INDEXES)
-        self._db.execute("INSERT INTO source_ecosystems SELECT source, ecosystem, count(*) FROM affected GROUP BY 1, 2")
-        self._db.execute("INSERT INTO meta VALUES ('built_at', ?)", (datetime.now(UTC).isoformat(timespec="seconds"),))
-        import uuid  # here: only a writer needs it
+        if self._infos:
+            self._db.executemany("INSERT INTO vulns VALUES (?,?,?,?,?,?,?,?)",
+                                 [_info_row(i) for i in self._infos.values()])
+        if not self.in_place:
+            for statement in filter(str.strip, _INDEXES.split(";")):  # executescript would commit
+                self._db.execute(statement)
+        for source in sorted(self._touched):
+            self._db.execute("DELETE FROM source_ecosystems WHERE source = ?", (source,))
+            self._db.execute("INSERT INTO source_ecosystems SELECT source, ecosystem, count(*) FROM affected "
+                             "WHERE source = ? GROUP BY 1, 2", (source,))
+        self._db.execute("INSERT OR REPLACE INTO meta VALUES ('built_at', ?)",
+                         (datetime.now(UTC).isoformat(timespec="seconds"),))
+        if self._touched or not self.in_place:
+            import uuid  # here: only a writer needs it
 
-        self._db.execute("INSERT INTO meta VALUES ('build_id', ?)", (uuid.uuid4().hex,))
+            # matches cached against the old content are stale now (scanning.match_key)
+            self._db.execute("INSERT OR REPLACE INTO meta VALUES ('build_id', ?)", (uuid.uuid4().hex,))
         self._db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
-        self._db.commit()
-        self._db.execute("VACUUM")
+        self._db.execute("COMMIT")
+        if self.in_place:
+            self._db.execute("PRAGMA wal_checkpoint(PASSIVE)")  # never waits for a reader
+        else:
+            self._db.execute("VACUUM")
+            self._db.execute("PRAGMA journal_mode=WAL")  # for the in-place updates that follow
         self._db.close()
 
 
@@ -152,7 +229,7 @@ def _affected_from_row(row: tuple) -> Affected:
     return Affected(
         ecosystem=row[0], package=row[1], vuln_id=row[2], source=row[3], status=row[4],
         ranges=[Range(*r) for r in json.loads(row[5])], versions=json.loads(row[6]), severity=row[7],
-        aliases=json.loads(row[8]), module=row[9], summary=row[10],
+        aliases=json.loads(row[8]), module=row[9], summary=row[10], doc=row[11],
     )
 
 
@@ -219,16 +296,21 @@ class VulnDB:
 
     @property
     def build_key(self) -> str:
-        """Changes whenever the matching data may have: a new build, or this file written in place."""
+        """Changes whenever the matching data may have: every write of advisory rows draws a new
+        build id (an unchanged refresh keeps it); a file without one is told by size and mtime."""
         meta = dict(self._db.execute("SELECT key, value FROM meta WHERE key IN ('built_at', 'build_id')"))
+        if meta.get("build_id"):
+            return meta["build_id"]
         st = self.path.stat()
-        return f"{meta.get('build_id') or meta.get('built_at', '')}:{st.st_size}:{st.st_mtime_ns}"
+        return f"{meta.get('built_at', '')}:{st.st_size}:{st.st_mtime_ns}"
 
     def metadata(self) -> DBMetadata:
         built = self._db.execute("SELECT value FROM meta WHERE key = 'built_at'").fetchone()
         build_id = self._db.execute("SELECT value FROM meta WHERE key = 'build_id'").fetchone()
         sources = {row[0]: SourceMeta(url=row[1], etag=row[2] or "", last_modified=row[3] or "", records=row[4],
-                                      last_success=row[5], malformed=row[6], malformed_samples=json.loads(row[7]))
+                                      last_success=row[5], malformed=row[6], malformed_samples=json.loads(row[7]),
+                                      state=json.loads(row[8]), validators=json.loads(row[9]), seconds=row[10],
+                                      bytes=row[11])
                    for row in self._db.execute("SELECT * FROM sources ORDER BY name")}
         return DBMetadata(schema_version=SCHEMA_VERSION, built_at=built[0] if built else "", sources=sources,
                           build_id=build_id[0] if build_id else "")

@@ -9,7 +9,11 @@ from __future__ import annotations
 
 import hashlib
 import os
+import shutil
+import sqlite3
 import tempfile
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -17,9 +21,11 @@ from pathlib import Path
 import httpx
 import zstandard
 
+from .. import __version__
 from ..errors import BlockedHostError, FeedError, LayerwatchError, VulnDBError
 from ..feeds import all_feeds
 from ..feeds.base import Feed
+from ..feeds.common import MAX_RECORD_BYTES
 from ..interfaces import Progress
 from ..match.ecosystems import scheme_for
 from ..match.versions import is_valid
@@ -38,9 +44,12 @@ DEFAULT_SOURCES = ["debian", "ubuntu", "alpine", "redhat", "osv-pypi", "osv-npm"
 class SourceResult:
     name: str
     status: str  # "updated", "not-modified", "kept" (failed, previous records kept), "failed"
-    records: int = 0
+    records: int = 0  # rows of the source in the database after the update, whatever the status
     error: str = ""
     malformed: int = 0
+    changed: int = 0  # documents replaced by an incremental update
+    seconds: float = 0.0
+    bytes: int = 0
 
 
 @dataclass
@@ -86,51 +95,115 @@ def _open_previous(db_path: Path) -> VulnDB | None:
         return None  # corrupt or old schema: rebuilt from scratch
 
 
-def _update_source(feed: Feed, url: str, writer: VulnDBWriter, previous: VulnDB | None, workdir: Path,
-                   client: httpx.Client, progress: Progress | None) -> SourceResult:
-    old_meta = previous.metadata().sources.get(feed.name) if previous else None
-    urls = feed.expand(url)
-    single = len(urls) == 1
-    etag = old_meta.etag if (old_meta and single and old_meta.url == url) else ""
-    modified = old_meta.last_modified if (old_meta and single and old_meta.url == url) else ""
-    records = 0
-    new_etag = new_modified = ""
-    malformed = _Malformed()
-    # Records stream into the new file as they are parsed (one document in memory at a time);
-    # if the feed fails halfway, update_db deletes this source's rows from the new file before
-    # carrying the previous ones over, so no half feed ever sits beside old records.
-    for i, file_url in enumerate(urls):
-        fetched = fetch(file_url, workdir / f"{feed.name}-{i}", client, etag, modified, progress,
-                        what=f"{feed.name}")
-        if fetched.not_modified:
-            if previous is None:
-                raise FeedError(f"{feed.name}: {file_url} answered 304 but there is no previous database")
-            count = writer.copy_source_from(previous, feed.name)
-            kept = old_meta or SourceMeta(url=url)  # its malformed-version counts stay true
-            writer.set_source(feed.name, SourceMeta(url=url, etag=etag, last_modified=modified, records=count,
-                                                    last_success=_now(), malformed=kept.malformed,
-                                                    malformed_samples=kept.malformed_samples))
-            return SourceResult(feed.name, "not-modified", count, malformed=kept.malformed)
-        if fetched.missing:
-            if feed.optional_files and not single:
-                continue
-            raise FeedError(f"{feed.name}: {file_url} not found (HTTP 404 or missing file)")
-        new_etag, new_modified = fetched.etag, fetched.last_modified
-        for record in feed.parse(file_url, fetched.path):  # type: ignore[arg-type]
+class _Source:
+    """One source's update into `writer`: incremental when its feed can say what changed since
+    the stored position, else conditional GETs and, when anything changed, a full re-read."""
+
+    def __init__(self, feed: Feed, url: str, writer: VulnDBWriter, old: SourceMeta | None, workdir: Path,
+                 client: httpx.Client, progress: Progress | None):
+        self.feed, self.url, self.writer, self.workdir = feed, url, writer, workdir
+        self.client, self.progress = client, progress
+        self.old = old if old and old.url == url else None  # a new URL starts over
+        self.downloaded = 0
+
+    def get(self, url: str) -> bytes | None:
+        """A small file (change list, one document) through the guarded client; None on 404."""
+        try:
+            response = self.client.get(url)
+        except httpx.HTTPError as exc:
+            raise FeedError(f"{self.feed.name}: {url}: {exc}") from exc
+        if response.status_code == 404:
+            return None
+        if response.status_code != 200:
+            raise FeedError(f"{self.feed.name}: {url} answered HTTP {response.status_code}")
+        if len(response.content) > MAX_RECORD_BYTES:
+            raise FeedError(f"{self.feed.name}: {url} is larger than {MAX_RECORD_BYTES} bytes")
+        self.downloaded += len(response.content)
+        return response.content
+
+    def run(self) -> SourceResult:
+        started = time.monotonic()
+        result = self._incremental() if self.old and self.old.state and self.feed.incremental else None
+        if result is None:
+            result = self._conditional_or_full()
+        result.seconds = time.monotonic() - started
+        result.bytes = self.downloaded
+        meta = self._meta
+        meta.seconds, meta.bytes = result.seconds, result.bytes
+        self.writer.set_source(self.feed.name, meta)
+        return result
+
+    def _add(self, records, malformed: _Malformed) -> int:  # noqa: ANN001 - an iterable of records
+        count = 0
+        for record in records:
             if isinstance(record, Affected):
                 malformed.check(record)
-                writer.add_affected(record)
+                self.writer.add_affected(record)
             else:
-                writer.add_info(record)
-            records += 1
-        if fetched.path is not None and fetched.path.is_relative_to(workdir):  # never a file:// source
-            fetched.path.unlink(missing_ok=True)
-    if records == 0:
-        raise FeedError(f"{feed.name}: {url} yielded no records")
-    writer.set_source(feed.name, SourceMeta(url=url, etag=new_etag, last_modified=new_modified, records=records,
-                                            last_success=_now(), malformed=malformed.count,
-                                            malformed_samples=malformed.samples))
-    return SourceResult(feed.name, "updated", records, malformed=malformed.count)
+                self.writer.add_info(record)
+            count += 1
+        return count
+
+    def _incremental(self) -> SourceResult | None:
+        assert self.old is not None and self.feed.incremental is not None
+        delta = self.feed.incremental(self.url, self.old.state, self.get)
+        if delta is None:
+            return None
+        malformed = _Malformed()
+        before = self.writer.count(self.feed.name)
+        if delta.replaced:
+            self.writer.delete_documents(self.feed.name, delta.replaced)
+        self._add(delta.records, malformed)
+        # records as a full read counts them (advisory rows and enrichment), moved by the change
+        total = self.old.records + self.writer.count(self.feed.name) - before
+        # malformed counts: those of the last full read plus the documents read since
+        self._meta = SourceMeta(url=self.url, etag=self.old.etag, last_modified=self.old.last_modified, records=total,
+                                last_success=_now(), malformed=self.old.malformed + malformed.count,
+                                malformed_samples=(self.old.malformed_samples + malformed.samples)[:10],
+                                state=delta.state, validators=self.old.validators)
+        status = "updated" if delta.replaced else "not-modified"
+        return SourceResult(self.feed.name, status, total, malformed=malformed.count, changed=len(delta.replaced))
+
+    def _conditional_or_full(self) -> SourceResult:
+        name, urls = self.feed.name, self.feed.expand(self.url)
+        validators = dict(self.old.validators) if self.old else {}
+        fetched = {}
+        for i, file_url in enumerate(urls):
+            etag, modified = validators.get(file_url, ("", ""))
+            fetched[file_url] = fetch(file_url, self.workdir / f"{name}-{i}", self.client, etag, modified,
+                                      self.progress, what=name)
+        if self.old and all(f.not_modified for f in fetched.values()):  # nothing changed upstream
+            meta = SourceMeta(**{**self.old.__dict__, "last_success": _now()})
+            self._meta = meta
+            return SourceResult(name, "not-modified", self.old.records, malformed=self.old.malformed)
+        for i, file_url in enumerate(urls):  # some changed: the whole source is read again
+            if fetched[file_url].not_modified:
+                fetched[file_url] = fetch(file_url, self.workdir / f"{name}-{i}", self.client, progress=self.progress,
+                                          what=name)
+            if fetched[file_url].not_modified:
+                raise FeedError(f"{name}: {file_url} answered 304 to an unconditional request")
+        state = self.feed.checkpoint(self.url, self.get) if self.feed.checkpoint else {}
+        self.writer.delete_source(name)
+        malformed, records, new_validators = _Malformed(), 0, {}
+        for file_url in urls:
+            got = fetched[file_url]
+            self.downloaded += got.size
+            if got.missing:
+                if self.feed.optional_files and len(urls) > 1:
+                    continue
+                raise FeedError(f"{name}: {file_url} not found (HTTP 404 or missing file)")
+            new_validators[file_url] = (got.etag, got.last_modified)
+            records += self._add(self.feed.parse(file_url, got.path), malformed)  # type: ignore[arg-type]
+            if got.path is not None and got.path.is_relative_to(self.workdir):  # never a file:// source
+                shutil.rmtree(got.path) if got.path.is_dir() else got.path.unlink(missing_ok=True)
+        if records == 0:
+            raise FeedError(f"{name}: {self.url} yielded no records")
+        single = urls[0] if len(urls) == 1 else ""
+        self._meta = SourceMeta(url=self.url, etag=new_validators.get(single, ("", ""))[0],
+                                last_modified=new_validators.get(single, ("", ""))[1],
+                                records=records, last_success=_now(), malformed=malformed.count,
+                                malformed_samples=malformed.samples, state=state, validators=new_validators)
+        return SourceResult(name, "updated", self._meta.records, malformed=malformed.count)
 
 
 def feed_client() -> httpx.Client:
@@ -144,11 +217,17 @@ def feed_client() -> httpx.Client:
         except BlockedHostError as exc:
             raise FeedError(f"feed request to {request.url} refused: {exc}") from exc
 
-    return httpx.Client(timeout=300, follow_redirects=True, event_hooks={"request": [check]})
+    return httpx.Client(timeout=300, follow_redirects=True, event_hooks={"request": [check]},
+                        headers={"User-Agent": f"layerwatch/{__version__}"})
 
 
 def update_db(db_path: Path | str, sources: list[str] | None = None, urls: dict[str, str] | None = None,
-              progress: Progress | None = None, client: httpx.Client | None = None) -> UpdateReport:
+              progress: Progress | None = None, client: httpx.Client | None = None,
+              on_result: Callable[[SourceResult], None] | None = None) -> UpdateReport:
+    """Update `sources` (default DEFAULT_SOURCES). The first time (or when the file is from
+    another schema) a new file is built and moved into place; afterwards the file is updated in
+    place in one transaction. Either way a source that fails keeps its previous records, and
+    when every source fails nothing is installed or changed."""
     db_path = Path(db_path)
     db_path.parent.mkdir(parents=True, exist_ok=True)
     feeds = all_feeds()
@@ -159,44 +238,52 @@ def update_db(db_path: Path | str, sources: list[str] | None = None, urls: dict[
     urls = urls or {}
     report = UpdateReport(db_path)
     previous = _open_previous(db_path)
-    fd, tmp_name = tempfile.mkstemp(prefix=db_path.name + ".", suffix=".new", dir=db_path.parent)
-    os.close(fd)
-    tmp = Path(tmp_name)
+    old_sources = previous.metadata().sources if previous else {}
+    if previous:
+        previous.close()
+    in_place = previous is not None
+    tmp: Path | None = None
+    if in_place:
+        writer = VulnDBWriter(db_path, in_place=True)
+    else:
+        fd, tmp_name = tempfile.mkstemp(prefix=db_path.name + ".", suffix=".new", dir=db_path.parent)
+        os.close(fd)
+        tmp = Path(tmp_name)
+        writer = VulnDBWriter(tmp)
     own_client = client is None
     client = client or feed_client()
+    finished = False
     try:
-        writer = VulnDBWriter(tmp)
-        if previous:
-            writer.copy_infos_from(previous)
         with tempfile.TemporaryDirectory(prefix="layerwatch-feeds-") as workdir:
-            for name, feed in sorted(feeds.items()):
-                old_meta = previous.metadata().sources.get(name) if previous else None
-                if name not in selected:
-                    if previous and old_meta:  # untouched sources are carried over as they are
-                        writer.copy_source_from(previous, name)
-                        writer.set_source(name, old_meta)
-                    continue
-                url = urls.get(name) or (old_meta.url if old_meta else "") or feed.default_url
+            for name in [n for n in sorted(feeds) if n in selected]:
+                old = old_sources.get(name)
+                url = urls.get(name) or (old.url if old else "") or feeds[name].default_url
+                writer.begin_source(name)
                 try:
-                    report.results.append(_update_source(feed, url, writer, previous, Path(workdir), client,
-                                                         progress))
+                    result = _Source(feeds[name], url, writer, old, Path(workdir), client, progress).run()
+                    writer.end_source(True)
                 except (FeedError, OSError) as exc:
-                    writer.delete_source(name)  # whatever streamed in before the failure
-                    kept = writer.copy_source_from(previous, name) if previous and old_meta else 0
-                    if old_meta:
-                        writer.set_source(name, old_meta)
-                    report.results.append(SourceResult(name, "kept" if kept else "failed", kept, str(exc)))
-        writer.close()
+                    writer.end_source(False)  # its previous rows and metadata, untouched
+                    result = SourceResult(name, "kept" if old else "failed", old.records if old else 0, str(exc))
+                report.results.append(result)
+                if on_result:
+                    on_result(result)
         if all(r.error for r in report.results):
-            return report  # every source failed: never install (or replace with) a database without them
-        os.replace(tmp, db_path)
+            writer.abort()  # every source failed: never install (or change) a database without them
+            finished = True
+            return report
+        writer.close()
+        finished = True
+        if tmp is not None:
+            os.replace(tmp, db_path)
         report.installed = True
     finally:
+        if not finished:
+            writer.abort()
         if own_client:
             client.close()
-        if previous:
-            previous.close()
-        tmp.unlink(missing_ok=True)
+        if tmp is not None:
+            tmp.unlink(missing_ok=True)
     return report
 
 
@@ -208,7 +295,17 @@ EXPORT_MAGIC = b"LAYERWATCH-DB\n"
 def export_db(db_path: Path, target: Path) -> str:
     """One zstd-compressed file: magic, sha256 of the DB, then the DB. Returns the checksum."""
     VulnDB.open(db_path).close()  # refuse to export something unreadable
-    data = db_path.read_bytes()
+    # a consistent copy through SQLite (committed pages may still sit in the WAL file)
+    with tempfile.TemporaryDirectory(prefix="layerwatch-export-") as tmp:
+        copy = Path(tmp) / "db.sqlite"
+        source, target_db = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True), sqlite3.connect(copy)
+        try:
+            source.backup(target_db)
+            target_db.execute("PRAGMA journal_mode=DELETE")  # one self-contained file
+        finally:
+            source.close()
+            target_db.close()
+        data = copy.read_bytes()
     digest = hashlib.sha256(data).hexdigest()
     target.write_bytes(EXPORT_MAGIC + digest.encode() + b"\n" + zstandard.ZstdCompressor(level=10).compress(data))
     return digest

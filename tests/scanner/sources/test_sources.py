@@ -104,9 +104,19 @@ def test_built_docker_archive(tmp_path: Path, gzipped: bool) -> None:
     image = Image([make_layer([file("var/lib/dpkg/status", STATUS)]),
                    make_layer([file("lib/apk/db/installed", APK_DB)])], style="docker")
     archive = write_docker_archive(tmp_path / "a.tar", image, gzipped=gzipped)
-    inventory = build_inventory(open_source(f"docker-archive:{archive}"))
+    source = open_source(f"docker-archive:{archive}")
+    # a plain archive's layers are read at once through separate handles; a gzip'd one in turn
+    assert source.parallel_layers is not gzipped
+    inventory = build_inventory(source)
     assert len(inventory.packages) == 84 + 15
     assert inventory.layers == [layer.diff_id for layer in image.layers]
+    if not gzipped:  # two layers open together: each reads its own bytes, verified by digest
+        manifest = source.manifest()
+        first, second = (source.open_layer(layer) for layer in manifest.layers)
+        while first.read(1000) + second.read(777):
+            pass
+        first.close()
+        second.close()
 
 
 def test_dir_source(tmp_path: Path) -> None:

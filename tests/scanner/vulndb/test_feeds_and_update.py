@@ -112,12 +112,16 @@ def test_failed_download_keeps_previous_data(feed_server, db: Path, fault: str) 
     assert VulnDB.open(db).count("ubuntu") == before
 
 
-def test_readers_see_the_old_file_until_the_swap(feed_server, db: Path) -> None:
-    reader = VulnDB.open(db)
-    count = reader.count()
-    update_db(db, ["debian"], source_urls(feed_server) | {"debian": (FEEDS / "debian/vuls-subset.json").as_uri()})
-    assert reader.count() == count  # the open handle still reads the file it opened
-    assert VulnDB.open(db).count("debian") != reader.count("debian")
+def test_readers_keep_their_snapshot_while_an_update_commits(feed_server, db: Path) -> None:
+    reader = sqlite3.connect(f"file:{db}?mode=ro", uri=True, isolation_level=None)
+    reader.execute("BEGIN")
+    count = reader.execute("SELECT count(*) FROM affected WHERE source = 'debian'").fetchone()[0]
+    report = update_db(db, ["debian"], source_urls(feed_server) | {"debian": (FEEDS / "debian/vuls-subset.json").as_uri()})
+    assert report.installed and not report.failed
+    # the update was written in place and committed while the read was open: it saw none of it
+    assert reader.execute("SELECT count(*) FROM affected WHERE source = 'debian'").fetchone()[0] == count
+    reader.execute("COMMIT")
+    assert VulnDB.open(db).count("debian") != count
 
 
 def test_corrupt_database_is_a_clear_error(tmp_path: Path) -> None:
