@@ -45,13 +45,16 @@ def update(args: argparse.Namespace) -> None:
             raise UsageError(f"{item!r}: expected NAME=URL", "--source-url")
         urls[name] = url
     path = args.db or vulndb_path()
-    with progress_bar() as progress:
-        report = update_db(path, args.source or None, urls, progress)
-    for r in report.results:
-        line = f"{r.name:<14} {r.status:<13} {r.records:>8} records"
+    def show(r) -> None:  # noqa: ANN001 - one line per source as soon as it is done
+        line = f"{r.name:<14} {r.status:<13} {r.records:>8} records {r.seconds:>7.1f} s {r.bytes / 1e6:>8.1f} MB"
+        if r.changed:
+            line += f"  ({r.changed} documents changed)"
         if r.malformed:
             line += f"  ({r.malformed} versions the scheme cannot read: `layerwatch db status`)"
-        print(line + (f"  error: {r.error}" if r.error else ""))
+        print(line + (f"  error: {r.error}" if r.error else ""), flush=True)
+
+    with progress_bar() as progress:
+        report = update_db(path, args.source or None, urls, progress, on_result=show)
     if not report.installed:
         kept = "the database in service is unchanged" if path.exists() else "no database was created"
         raise LayerwatchError(f"every source failed, {kept} ({path})")
@@ -70,7 +73,8 @@ def status(args: argparse.Namespace) -> None:
     meta = vulndb.metadata()
     print(f"database:   {path}\nbuilt at:   {meta.built_at}\nschema:     {meta.schema_version}")
     for name, src in meta.sources.items():
-        print(f"{name:<14} {src.records:>8} records  last success {src.last_success}  {src.url}")
+        print(f"{name:<14} {src.records:>8} records  last success {src.last_success}  "
+              f"took {src.seconds:.1f} s, {src.bytes / 1e6:.1f} MB  {src.url}")
         if src.malformed:
             print(f"{'':<14} {src.malformed} versions its ecosystem's scheme cannot read, e.g. "
                        + "; ".join(src.malformed_samples[:3]))

@@ -172,12 +172,13 @@ class _Source:
             etag, modified = validators.get(file_url, ("", ""))
             fetched[file_url] = fetch(file_url, self.workdir / f"{name}-{i}", self.client, etag, modified,
                                       self.progress, what=name)
-        if self.old and all(f.not_modified for f in fetched.values()):  # nothing changed upstream
+        # nothing changed upstream: every file answered 304, or is still not published
+        if self.old and all(f.not_modified or (f.missing and u not in validators) for u, f in fetched.items()):
             meta = SourceMeta(**{**self.old.__dict__, "last_success": _now()})
             self._meta = meta
             return SourceResult(name, "not-modified", self.old.records, malformed=self.old.malformed)
         for i, file_url in enumerate(urls):  # some changed: the whole source is read again
-            if fetched[file_url].not_modified:
+            if fetched[file_url].not_modified:  # unchanged, but a full read needs it
                 fetched[file_url] = fetch(file_url, self.workdir / f"{name}-{i}", self.client, progress=self.progress,
                                           what=name)
             if fetched[file_url].not_modified:
