@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 
 from .cli import UsageError, command, group
-from .cli_options import check_output_file, existing_file
+from .cli_options import add_registry_options, check_output_file, existing_file, source_options
 from .errors import LayerwatchError
 from .paths import vulndb_path
 from .progress import progress_bar
@@ -32,6 +32,16 @@ def register(commands: argparse._SubParsersAction) -> None:
                      "`layerwatch db export`.")
     parser.add_argument("source", metavar="SOURCE", type=existing_file)
     _db_option(parser)
+    parser = command(db, "push", push_command, "Push the database to a registry as an OCI artifact "
+                     "(REGISTRY/REPO:TAG), for clusters that pull it instead of downloading feeds.")
+    parser.add_argument("reference", metavar="REGISTRY/REPO:TAG")
+    _db_option(parser)
+    add_registry_options(parser)
+    parser = command(db, "pull", pull_command, "Pull a database pushed with `layerwatch db push`, verify it "
+                     "and swap it in.")
+    parser.add_argument("reference", metavar="REGISTRY/REPO:TAG")
+    _db_option(parser)
+    add_registry_options(parser)
 
 
 def update(args: argparse.Namespace) -> None:
@@ -94,3 +104,18 @@ def import_command(args: argparse.Namespace) -> None:
 
     digest = import_db(args.source, args.db or vulndb_path())
     print(f"imported {args.source} (sha256 {digest})")
+
+
+def push_command(args: argparse.Namespace) -> None:
+    from .vulndb.artifact import push_db
+
+    digest = push_db(args.db or vulndb_path(), args.reference, source_options(args))
+    print(f"pushed {args.reference}@{digest}")
+
+
+def pull_command(args: argparse.Namespace) -> None:
+    from .vulndb.artifact import pull_db
+
+    path = args.db or vulndb_path()
+    digest = pull_db(args.reference, path, source_options(args))
+    print(f"pulled {args.reference}@{digest} into {path}")

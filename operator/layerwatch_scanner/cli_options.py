@@ -42,6 +42,12 @@ def add_output(parser: argparse.ArgumentParser, formats: tuple[str, ...]) -> Non
 def add_source_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--platform", default="linux/amd64",
                         help="os/arch or os/arch/variant to pick from a multi-arch image (default linux/amd64)")
+    add_registry_options(parser)
+    parser.add_argument("--cache", type=Path, help="layer cache file (default ~/.cache/layerwatch)")
+    parser.add_argument("--no-cache", action="store_true", help="do not read or write the layer cache")
+
+
+def add_registry_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("-u", "--username", help="registry user name")
     parser.add_argument("--password-stdin", action="store_true", help="read the registry password from stdin")
     parser.add_argument("--ca-cert", type=existing_file, help="PEM file of CAs to trust for the registry")
@@ -49,8 +55,6 @@ def add_source_options(parser: argparse.ArgumentParser) -> None:
                         help="host or host:port reachable over plain HTTP (repeatable)")
     parser.add_argument("--allow-host", action="append", metavar="GLOB", help="only contact these registry hosts")
     parser.add_argument("--deny-host", action="append", metavar="GLOB", help="never contact these registry hosts")
-    parser.add_argument("--cache", type=Path, help="layer cache file (default ~/.cache/layerwatch)")
-    parser.add_argument("--no-cache", action="store_true", help="do not read or write the layer cache")
 
 
 def source_options(args: argparse.Namespace) -> SourceOptions:
@@ -61,7 +65,7 @@ def source_options(args: argparse.Namespace) -> SourceOptions:
         password = sys.stdin.readline().rstrip("\r\n")
         if not password:
             raise UsageError("given but stdin is empty", "--password-stdin")
-    return SourceOptions(platform=args.platform, username=args.username, password=password,
+    return SourceOptions(platform=getattr(args, "platform", "linux/amd64"), username=args.username, password=password,
                          ca_cert=str(args.ca_cert) if args.ca_cert else None,
                          insecure_registries=list(args.insecure_registry or []),
                          allow_hosts=list(args.allow_host or []), deny_hosts=list(args.deny_host or []))

@@ -173,12 +173,14 @@ class RegistryClient:
             # renew a little early: a token that expires mid-download fails the blob request
             self._tokens[scope] = (token, time.monotonic() + max(expires - 10, 1))
 
-    def request(self, method: str, path: str, repo: str, what: str, headers: dict | None = None) -> Response:
-        """A request to the registry with auth, and redirects checked by the guard."""
-        scope = f"repository:{repo}:pull" if repo else ""
-        url = self._base() + path
+    def request(self, method: str, path: str, repo: str, what: str, headers: dict | None = None,
+                body: bytes | IO[bytes] | None = None, push: bool = False) -> Response:
+        """A request to the registry with auth, and redirects checked by the guard. `path` may
+        also be an absolute URL (an upload location); `push` asks for push rights."""
+        scope = f"repository:{repo}:{'pull,push' if push else 'pull'}" if repo else ""
+        url = path if path.startswith(("http://", "https://")) else self._base() + path
         for attempt in range(2):
-            response = self._send(method, url, {**(headers or {}), **self._auth_header(scope)}, what)
+            response = self._send(method, url, {**(headers or {}), **self._auth_header(scope)}, what, body)
             if response.status_code != 401 or attempt == 1:
                 break
             challenge = response.headers.get("WWW-Authenticate", "")
@@ -190,11 +192,11 @@ class RegistryClient:
             raise AuthError(f"{what}: registry {self.registry} refused {who} (HTTP 401)")
         return response
 
-    def _send(self, method: str, url: str, headers: dict, what: str) -> Response:
+    def _send(self, method: str, url: str, headers: dict, what: str, body: bytes | IO[bytes] | None = None) -> Response:
         origin = urlsplit(url).netloc
         for _ in range(MAX_REDIRECTS + 1):
             try:
-                response = self._http.request(method, url, headers=headers)
+                response = self._http.request(method, url, headers=headers, body=body)
             except TransportError as exc:
                 raise RegistryError(f"{what}: {method} {url}: {neterrors.describe(exc, urlsplit(url).netloc)}") from exc
             location = response.headers.get("location")

@@ -16,6 +16,7 @@ import os
 import ssl
 import threading
 from collections.abc import Iterator
+from typing import IO
 from urllib.parse import unquote, urlencode, urlsplit
 
 # http.client refuses header lines over 64 KiB itself; a body we read whole is bounded here
@@ -129,7 +130,9 @@ class Pool:
         return http.client.HTTPConnection(netloc, timeout=self._timeout), None
 
     def request(self, method: str, url: str, headers: dict[str, str] | None = None,
-                params: dict[str, str] | None = None, auth: tuple[str, str] | None = None) -> Response:
+                params: dict[str, str] | None = None, auth: tuple[str, str] | None = None,
+                body: bytes | IO[bytes] | None = None) -> Response:
+        """`body`: bytes, or a seekable file sent with its Content-Length (pushes)."""
         parts = urlsplit(url)
         scheme, netloc = parts.scheme, parts.netloc
         target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
@@ -138,14 +141,18 @@ class Pool:
         sent = {**self._headers, **(headers or {})}
         if auth:
             sent["Authorization"] = "Basic " + base64.b64encode(f"{auth[0]}:{auth[1]}".encode()).decode()
+        if body is not None:
+            sent["Content-Length"] = str(len(body) if isinstance(body, bytes) else os.fstat(body.fileno()).st_size)
         key = (scheme, netloc)
         for attempt in range(2):
+            if hasattr(body, "seek"):
+                body.seek(0)  # type: ignore[union-attr]
             conn, proxy_headers, reused = self._checkout(key)
             try:
                 if proxy_headers is None:
-                    conn.request(method, target, headers=sent)
+                    conn.request(method, target, body=body, headers=sent)
                 else:
-                    conn.request(method, f"{scheme}://{netloc}{target}", headers={**sent, **proxy_headers})
+                    conn.request(method, f"{scheme}://{netloc}{target}", body=body, headers={**sent, **proxy_headers})
                 raw = conn.getresponse()
             except _STALE as exc:
                 conn.close()

@@ -10,6 +10,7 @@ of a whole new file.
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
@@ -317,3 +318,11 @@ class VulnDB:
 
     def close(self) -> None:
         self._db.close()
+
+
+def install(new: Path | str, db_path: Path) -> None:
+    """Move a complete database file into place. The old file's WAL and shared-memory files
+    go first: SQLite would otherwise replay the old file's last pages onto the new one."""
+    for suffix in ("-wal", "-shm"):
+        Path(f"{db_path}{suffix}").unlink(missing_ok=True)
+    os.replace(new, db_path)

@@ -1,8 +1,10 @@
-"""`layerwatch db update`: download feeds into a new database file and swap it in atomically.
+"""`layerwatch db update`: bring every source up to date, atomically.
 
-A source whose download or parse fails keeps its previous records (carried over from the DB in
-service) and the error is reported; a source answering 304 Not Modified is carried over too.
-Readers never see a half-written file: the new one replaces the old with os.replace.
+The first update builds a new file and moves it into place; later ones change the file in
+place in one transaction (store.py), each source in a savepoint: a source whose download or
+parse fails keeps its previous records and the error is reported. A source that can say what
+changed since its last sync (OSV's modified_id.csv, Red Hat's change lists) has only that
+applied; others are fetched with conditional GETs and re-read only when they changed.
 """
 
 from __future__ import annotations
@@ -32,7 +34,7 @@ from ..match.versions import is_valid
 from ..registry.guard import HostGuard
 from .fetch import fetch
 from .records import Affected
-from .store import SourceMeta, VulnDB, VulnDBWriter
+from .store import SourceMeta, VulnDB, VulnDBWriter, install
 
 # Sources updated when none are named. NVD is opt-in: its paged, rate-limited API takes hours
 # without a key, and OSV/GHSA records already carry CVSS vectors.
@@ -276,7 +278,7 @@ def update_db(db_path: Path | str, sources: list[str] | None = None, urls: dict[
         writer.close()
         finished = True
         if tmp is not None:
-            os.replace(tmp, db_path)
+            install(tmp, db_path)
         report.installed = True
     finally:
         if not finished:
@@ -331,7 +333,7 @@ def import_db(source: Path, db_path: Path) -> str:
         out.write(data)
     try:
         VulnDB.open(tmp_name).close()
-        os.replace(tmp_name, db_path)
+        install(tmp_name, db_path)
     finally:
         Path(tmp_name).unlink(missing_ok=True)
     return expected
