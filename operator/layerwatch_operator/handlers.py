@@ -50,6 +50,7 @@ class State:
     auth: dict[str, PullAuth]  # ImageScan name -> pull secrets of a pod that runs it
     tasks: list[asyncio.Task]
     db_ready: asyncio.Event
+    refresh_now: asyncio.Event  # a scan needs a source the database lacks: fetch it soon
     pods_listed: bool = False
 
 
@@ -163,6 +164,7 @@ async def startup(settings: kopf.OperatorSettings, **_: Any) -> None:
     STATE.apps, STATE.batch = k8s.AppsV1Api(), k8s.BatchV1Api()
     STATE.auth = {}
     STATE.db_ready = asyncio.Event()
+    STATE.refresh_now = asyncio.Event()
     STATE.queue = ScanQueue(_scan_one, STATE.settings.scan_concurrency, STATE.metrics)
     start_http_server(STATE.settings.metrics_port, registry=STATE.metrics.registry)
     STATE.tasks = [asyncio.create_task(coro) for coro in
@@ -249,6 +251,8 @@ async def _scan_one(name: str) -> float | None:
     STATE.metrics.duration.observe(time.monotonic() - started)
     status = scanned_status(result.inventory, result.findings, result.database, STATE.settings.max_findings,
                             scanner_version=SCANNER_IDENTITY, coverage=result.coverage)
+    if STATE.port.missing_sources(result):
+        STATE.refresh_now.set()
     if not result.coverage.complete:
         STATE.metrics.errors.labels("AdvisoryDataMissing").inc()
         log.warning("%s: advisory data missing: %s", name, "; ".join(g.message for g in result.coverage.blocking))
@@ -291,7 +295,22 @@ async def _refresh_loop() -> None:
         except Exception as exc:  # keep the previous DB in service; try again next time
             log.error("feed refresh failed: %s", exc)
         first = False
-        await asyncio.sleep(STATE.settings.refresh_interval)
+        await _next_refresh()
+
+
+ON_DEMAND_DELAY = 5.0  # gather the images of a rollout before fetching what they need
+ON_DEMAND_MIN_INTERVAL = 60.0  # and never more often, whatever keeps failing
+
+
+async def _next_refresh() -> None:
+    """Sleep until the refresh interval is over, or a scan found a source missing."""
+    started = time.monotonic()
+    try:
+        await asyncio.wait_for(STATE.refresh_now.wait(), STATE.settings.refresh_interval)
+    except TimeoutError:
+        return
+    await asyncio.sleep(max(ON_DEMAND_DELAY, ON_DEMAND_MIN_INTERVAL - (time.monotonic() - started)))
+    STATE.refresh_now.clear()
 
 
 async def _rematch_all() -> None:

@@ -12,18 +12,22 @@ from pathlib import Path
 from layerwatch_scanner import __version__ as SCANNER_VERSION
 from layerwatch_scanner.catalog import catalogers_version
 from layerwatch_scanner.config import feed_urls
+from layerwatch_scanner.errors import LayerwatchError
 from layerwatch_scanner.layers.cache import LayerCache
+from layerwatch_scanner.match.coverage import sources_needed
 from layerwatch_scanner.scanning import ScanResult, match, scan_image
 from layerwatch_scanner.sources.options import SourceOptions
 from layerwatch_scanner.sources.registry import resolve
+from layerwatch_scanner.vulndb.artifact import pull_db
 from layerwatch_scanner.vulndb.store import DBMetadata, VulnDB
-from layerwatch_scanner.vulndb.update import UpdateReport, update_db
+from layerwatch_scanner.vulndb.update import SourceResult, UpdateReport, update_db
 
 from .settings import OperatorSettings
 
 # Rescan when either changes: the layer cache key already covers the catalogers' versions.
 SCANNER_IDENTITY = f"{SCANNER_VERSION}/{catalogers_version()}"
 RESOLVE_TTL = 300.0
+ENRICHMENT_SOURCES = ("kev", "epss")  # every cluster wants them: they rank what was found
 
 
 @dataclass
@@ -93,7 +97,38 @@ class ScannerPort:
             db.close()
 
     def update_db(self) -> UpdateReport:
-        return update_db(self.settings.vulndb, self.settings.sources or None, urls=feed_urls())
+        """Pull the database from LAYERWATCH_DB_REPOSITORY when set; else update the feeds the
+        cluster needs: LAYERWATCH_SOURCES, or those of the images scanned so far plus kev/epss
+        (a Debian-only cluster never downloads Red Hat's archive)."""
+        if self.settings.db_repository:
+            return self._pull_db()
+        return update_db(self.settings.vulndb, self.settings.sources or self.needed_sources(), urls=feed_urls())
+
+    def needed_sources(self) -> list[str]:
+        needed = set(ENRICHMENT_SOURCES)
+        for inventory in self.cache.iter_inventories():
+            needed |= sources_needed(inventory)
+        return sorted(needed)
+
+    def missing_sources(self, result: ScanResult) -> bool:
+        """Whether a refresh would cover more of this image (the operator fetches feeds on demand)."""
+        return not self.settings.db_repository and not self.settings.sources and any(
+            g.kind == "missing-source" for g in result.coverage.gaps)
+
+    def _pull_db(self) -> UpdateReport:
+        started = time.monotonic()
+        options = SourceOptions(insecure_registries=self.settings.insecure_registries,
+                                allow_hosts=self.settings.registry_allow_hosts,
+                                deny_hosts=self.settings.registry_deny_hosts)
+        report = UpdateReport(self.settings.vulndb)
+        try:
+            digest = pull_db(self.settings.db_repository, self.settings.vulndb, options)
+            report.installed = True
+            report.results.append(SourceResult("db-repository", f"pulled {digest}",
+                                               seconds=time.monotonic() - started))
+        except LayerwatchError as exc:  # the database in service stays
+            report.results.append(SourceResult("db-repository", "failed", error=str(exc)))
+        return report
 
     def rematch(self, digest: str) -> ScanResult | None:
         """Findings and coverage from the cached inventory; None if never scanned here."""

@@ -44,7 +44,9 @@ class OperatorSettings(BaseModel):
     registry_allow_hosts: list[str] = Field(default_factory=list)
     registry_deny_hosts: list[str] = Field(default_factory=list)
     insecure_registries: list[str] = Field(default_factory=list)
-    sources: list[str] = Field(default_factory=list)  # feeds to update; empty: the CLI's defaults
+    # feeds to update; empty: those the cluster's images need (plus kev, epss)
+    sources: list[str] = Field(default_factory=list)
+    db_repository: str = ""  # REGISTRY/REPO:TAG of a `layerwatch db push`ed database: pulled instead
     cache_dir: str = "/var/cache/layerwatch"
     db_path: str = ""  # default: <cache_dir>/vulndb.sqlite
     db_max_age: float = parse_duration("24h")  # older at start-up: refresh before scanning

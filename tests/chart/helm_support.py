@@ -19,6 +19,10 @@ ALL_FEATURES = [
     "networkPolicy.enabled=true",
     "defaultPolicy.enabled=true",
     "webhook.tls.mode=certManager",
+    "operator.vulndb.repository=registry.example.com/layerwatch/vulndb:3",
+    "operator.vulndb.pullSecret=vulndb-pull",
+    "operator.vulndb.builder.enabled=true",
+    "operator.vulndb.builder.pushSecret=vulndb-push",
 ]
 
 

@@ -25,6 +25,8 @@ def one(manifests: list[dict], kind: str, name_part: str = "") -> dict:
 def pod_specs(manifests: list[dict]) -> list[tuple[str, dict]]:
     specs = [(m["metadata"]["name"], m["spec"]["template"]["spec"]) for m in by_kind(manifests, "Deployment")]
     specs += [(m["metadata"]["name"], m["spec"]) for m in by_kind(manifests, "Pod")]
+    specs += [(m["metadata"]["name"], m["spec"]["jobTemplate"]["spec"]["template"]["spec"])
+              for m in by_kind(manifests, "CronJob")]
     return specs
 
 
@@ -59,7 +61,7 @@ def test_optional_features_render_only_when_enabled(default_manifests, full_mani
 
 def test_every_container_runs_non_root_and_read_only(full_manifests) -> None:
     specs = pod_specs(full_manifests)
-    assert len(specs) == 3  # operator, webhook, helm test pod
+    assert len(specs) == 4  # operator, webhook, helm test pod, database builder
     for name, spec in specs:
         assert spec["securityContext"]["runAsNonRoot"] is True, name
         assert spec["securityContext"]["runAsUser"] != 0, name
@@ -172,6 +174,26 @@ def test_operator_settings_reach_the_container(helm: str) -> None:
     assert env["LAYERWATCH_FEED_URL_OSV_PYPI"] == "https://mirror.example/pypi.zip"
 
 
+def test_database_from_a_registry_and_its_builder(helm: str, full_manifests) -> None:
+    operator = one(full_manifests, "Deployment", "operator")["spec"]["template"]["spec"]
+    env = {e["name"]: e.get("value") for e in operator["containers"][0]["env"]}
+    assert env["LAYERWATCH_DB_REPOSITORY"] == "registry.example.com/layerwatch/vulndb:3"
+    assert env["DOCKER_CONFIG"] == "/etc/layerwatch/registry"
+    assert {"name": "registry-auth", "secret": {"secretName": "vulndb-pull", "items": [
+        {"key": ".dockerconfigjson", "path": "config.json"}]}} in operator["volumes"]
+    [builder] = by_kind(full_manifests, "CronJob")
+    job = builder["spec"]["jobTemplate"]["spec"]["template"]["spec"]
+    assert job["automountServiceAccountToken"] is False  # it never talks to the API server
+    script = job["containers"][0]["args"][0]
+    assert "layerwatch db update" in script and 'layerwatch db push "$LAYERWATCH_DB_REPOSITORY"' in script
+    assert {"name": "registry-auth", "secret": {"secretName": "vulndb-push", "items": [
+        {"key": ".dockerconfigjson", "path": "config.json"}]}} in job["volumes"]
+    alone = run_helm(helm, "template", "lw", str(CHART), "--set", "operator.vulndb.builder.enabled=true", check=False)
+    assert alone.returncode != 0 and "needs operator.vulndb.repository" in alone.stderr
+    bad = run_helm(helm, "template", "lw", str(CHART), "--set", "operator.vulndb.repository=not a ref", check=False)
+    assert bad.returncode != 0 and "schema" in bad.stderr
+
+
 def test_prometheus_rule_and_dashboard_ship_the_files(full_manifests) -> None:
     import json
 
@@ -198,6 +220,6 @@ def test_chart_environment_matches_the_settings_the_code_reads(full_manifests) -
         known = webhook_vars if "webhook" in deployment["metadata"]["name"] else operator_vars
         for env in deployment["spec"]["template"]["spec"]["containers"][0]["env"]:
             name = env["name"]
-            if name == "HOME" or name.startswith("LAYERWATCH_FEED_URL_"):
+            if name in ("HOME", "DOCKER_CONFIG") or name.startswith("LAYERWATCH_FEED_URL_"):
                 continue
             assert name in known, f"{deployment['metadata']['name']}: {name} is not a setting the code reads"

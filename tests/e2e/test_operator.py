@@ -135,3 +135,47 @@ def test_pod_to_imagescan_to_findings_and_garbage_collection(cluster: ControlPla
         client.delete("/api/v1/namespaces/team-a/pods/app?gracePeriodSeconds=0").raise_for_status()
         _wait("garbage collection of the unused ImageScan",
               lambda: client.get(f"{API}/imagescans/{scan['metadata']['name']}").status_code == 404, timeout=60)
+
+
+def test_operator_pulls_the_database_from_a_registry(cluster: ControlPlane, tmp_path: Path) -> None:
+    """LAYERWATCH_DB_REPOSITORY: no feed is downloaded; the database `db push`ed by a builder is
+    pulled from the registry (digest-verified) and the pod's image is matched against it."""
+    from layerwatch_scanner.vulndb.artifact import push_db
+
+    registry = start_registry("plain", tmp_path / "registry")
+    image = Image([make_layer([file("etc/os-release", (TESTDATA / "pkgdb/os-release/ubuntu-18.04/etc/os-release").read_bytes()),
+                               file("var/lib/dpkg/status", (TESTDATA / "pkgdb/dpkg/ubuntu-18.04/var/lib/dpkg/status").read_bytes())])])
+    built = tmp_path / "builder/vulndb.sqlite"
+    assert not update_db(built, ["ubuntu"], {"ubuntu": (TESTDATA / "feeds/ubuntu/cve").as_uri()}).failed
+    with registry.client() as client:
+        digest = push(client, registry.base_url, "team/pulled", "1", image)
+    push_db(built, f"{registry.host}/layerwatch/vulndb:3")
+    env = {**os.environ, "KUBECONFIG": str(cluster.kubeconfig), "LAYERWATCH_CACHE_DIR": str(tmp_path / "cache"),
+           "LAYERWATCH_DB_REPOSITORY": f"{registry.host}/layerwatch/vulndb:3", "LAYERWATCH_REFRESH_INTERVAL": "1h",
+           "LAYERWATCH_METRICS_PORT": str(_port()), "LAYERWATCH_HEALTH_PORT": str(_port()),
+           "LAYERWATCH_FEED_URL_UBUNTU": "http://127.0.0.1:9/never-used"}
+    log = tmp_path / "operator.log"
+    with open(log, "wb") as out:
+        proc = subprocess.Popen([sys.executable, "-m", "layerwatch_scanner", "operator"], env=env, stdout=out,
+                                stderr=subprocess.STDOUT)
+    try:
+        cluster.apply({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "team-pull"}})
+        cluster.apply({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "app", "namespace": "team-pull"},
+                       "spec": {"containers": [{"name": "app", "image": f"{registry.host}/team/pulled:1"}]}})
+        with cluster.http() as client:
+            def scanned() -> dict | None:
+                assert proc.poll() is None, log.read_text()[-3000:]
+                items = client.get(f"{API}/imagescans").json()["items"]
+                mine = [i for i in items if i["spec"].get("digest") == digest
+                        and (i.get("status") or {}).get("phase") == "Scanned"]
+                return mine[0]["status"] if mine else None
+
+            status = _wait("the ImageScan to be scanned from the pulled database", scanned)
+        assert any(v["id"] == "CVE-2022-48303" for v in status["vulnerabilities"])
+        pulled = tmp_path / "cache/vulndb.sqlite"
+        assert pulled.exists() and Path(f"{pulled}.pulled").read_text().strip().startswith("sha256:")
+        assert "never-used" not in log.read_text()
+    finally:
+        proc.terminate()
+        proc.wait(timeout=15)
+        registry.stop()

@@ -29,6 +29,12 @@ FAMILY_SOURCES = {
 }
 
 
+def sources_needed(inventory: Inventory) -> set[str]:
+    """The sources `db update` must fetch to cover this image (one per ecosystem family)."""
+    families = {family(lookup[0]) for pkg in inventory.packages if (lookup := lookup_for(pkg, inventory.os))}
+    return {FAMILY_SOURCES[f][0] for f in families if f in FAMILY_SOURCES}
+
+
 @dataclass
 class Gap:
     kind: str  # missing-source | missing-release | unsupported-distribution | unknown-distribution | stale

@@ -136,6 +136,9 @@ def pull_db(reference: str, db_path: Path, options: SourceOptions | None = None)
         if config_type != CONFIG_TYPE or not str(layer.get("mediaType", "")).startswith(
                 "application/vnd.layerwatch.vulndb."):
             raise RegistryError(f"{reference}: not a layerwatch database artifact (config {config_type})")
+        marker = Path(f"{db_path}.pulled")  # the manifest digest of what is in place
+        if db_path.exists() and marker.exists() and marker.read_text().strip() == digest:
+            return digest  # already this build: nothing to download
         if layer["mediaType"] != LAYER_TYPE:
             raise VulnDBError(f"{reference}: database schema {layer['mediaType']} is not the one this layerwatch "
                               f"reads ({LAYER_TYPE}): push one built by the same version")
@@ -157,6 +160,7 @@ def pull_db(reference: str, db_path: Path, options: SourceOptions | None = None)
                 blob.drain()
             VulnDB.open(tmp).close()  # a readable database of this schema, or the current one stays
             install(tmp, db_path)
+            marker.write_text(digest + "\n")
         except zstandard.ZstdError as exc:
             raise VulnDBError(f"{reference}: corrupt database blob ({exc}); the current database is kept") from exc
         finally:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -104,8 +104,6 @@ class VulnDBWriter:
         self.path = Path(path)
         self.in_place = in_place
         self._touched: set[str] = set()  # sources whose rows changed
-        self._infos: dict[str, VulnInfo] = {}  # a new file's enrichment, merged in memory
-        self._pending: dict[str, VulnInfo] = {}  # ... and the current source's, until it succeeds
         if in_place:
             self._db = sqlite3.connect(self.path, timeout=60, isolation_level=None)
             self._db.execute("PRAGMA journal_mode=WAL")
@@ -130,18 +128,7 @@ class VulnDBWriter:
     def end_source(self, ok: bool) -> None:
         if not ok:
             self._db.execute("ROLLBACK TO SAVEPOINT source")
-        else:
-            for info in self._pending.values():
-                self._merge_pending(info)
-        self._pending.clear()
         self._db.execute("RELEASE SAVEPOINT source")
-
-    def _merge_pending(self, info: VulnInfo) -> None:
-        current = self._infos.get(info.vuln_id)
-        if current is None:
-            self._infos[info.vuln_id] = info
-        else:
-            _merge_info(current, info)
 
     def add_affected(self, rec: Affected) -> None:
         self._touched.add(rec.source)
@@ -150,14 +137,8 @@ class VulnDBWriter:
             json.dumps(rec.versions), rec.severity, json.dumps(rec.aliases), rec.module, rec.summary[:500], rec.doc))
 
     def add_info(self, info: VulnInfo) -> None:
-        """Merge enrichment for one id (in memory for a new file, against the stored row in place)."""
-        if not self.in_place:
-            current = self._pending.get(info.vuln_id)
-            if current is None:
-                self._pending[info.vuln_id] = type(info)(**asdict(info))
-            else:
-                _merge_info(current, info)
-            return
+        """Merge enrichment for one id into its stored row (never held in memory: EPSS alone
+        scores ~280,000 ids)."""
         row = self._db.execute("SELECT * FROM vulns WHERE vuln_id = ?", (info.vuln_id,)).fetchone()
         current = _info_from_row(row) if row else type(info)(vuln_id=info.vuln_id)
         _merge_info(current, info)
@@ -190,9 +171,6 @@ class VulnDBWriter:
             self._db.close()
 
     def close(self) -> None:
-        if self._infos:
-            self._db.executemany("INSERT INTO vulns VALUES (?,?,?,?,?,?,?,?)",
-                                 [_info_row(i) for i in self._infos.values()])
         if not self.in_place:
             for statement in filter(str.strip, _INDEXES.split(";")):  # executescript would commit
                 self._db.execute(statement)
