@@ -107,15 +107,18 @@ class VulnDBWriter:
         if in_place:
             self._db = sqlite3.connect(self.path, timeout=60, isolation_level=None)
             self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA temp_store=FILE")
             self._db.execute("BEGIN IMMEDIATE")
             return
         if self.path.exists():
             self.path.unlink()
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._db = sqlite3.connect(self.path, isolation_level=None)
-        # a failed source is rolled back to its savepoint: the journal is needed (a new file's
-        # pages have no old content to keep, so it stays small)
-        self._db.execute("PRAGMA journal_mode=MEMORY")
+        # a failed source is rolled back to its savepoint, so there is a journal: on disk (a
+        # new file's pages have no old content to keep; the savepoints' sub-journals of pages
+        # written earlier would be held in memory by journal_mode=MEMORY: hundreds of MB)
+        self._db.execute("PRAGMA journal_mode=DELETE")
+        self._db.execute("PRAGMA temp_store=FILE")
         self._db.execute("PRAGMA synchronous=OFF")
         self._db.executescript(_SCHEMA)
         self._db.execute("BEGIN")
