@@ -228,7 +228,7 @@ def test_db_update_counts_malformed_versions_per_source(tmp_path: Path) -> None:
 # -- the CLI contract ---------------------------------------------------------------------------
 
 COMMANDS = [[], ["scan"], ["sbom"], ["rematch"], ["db"], ["db", "update"], ["db", "status"], ["db", "export"],
-            ["db", "import"], ["crds"], ["operator"], ["webhook"]]
+            ["db", "import"], ["db", "push"], ["db", "pull"], ["crds"], ["operator"], ["webhook"]]
 
 
 @pytest.mark.parametrize("command", COMMANDS, ids=lambda c: " ".join(c) or "layerwatch")
