@@ -106,9 +106,14 @@ class VulnDBWriter:
         self._touched: set[str] = set()  # sources whose rows changed
         if in_place:
             self._db = sqlite3.connect(self.path, timeout=60, isolation_level=None)
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute("PRAGMA temp_store=FILE")
-            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                self._db.execute("PRAGMA journal_mode=WAL")
+                self._db.execute("PRAGMA temp_store=FILE")
+                self._db.execute("BEGIN IMMEDIATE")
+            except sqlite3.OperationalError as exc:  # "database is locked" after the timeout
+                self._db.close()
+                raise VulnDBError(f"vulnerability database {self.path} is being updated by another process "
+                                  f"({exc}); try again when it is done") from exc
             return
         if self.path.exists():
             self.path.unlink()

@@ -169,6 +169,9 @@ class _Source:
     def _conditional_or_full(self) -> SourceResult:
         name, urls = self.feed.name, self.feed.expand(self.url)
         validators = dict(self.old.validators) if self.old else {}
+        # the sync position is read before the files: what changes while they download is
+        # applied again next time (idempotent), never missed
+        state = self.feed.checkpoint(self.url, self.get) if self.feed.checkpoint else {}
         fetched = {}
         for i, file_url in enumerate(urls):
             etag, modified = validators.get(file_url, ("", ""))
@@ -185,7 +188,6 @@ class _Source:
                                           what=name)
             if fetched[file_url].not_modified:
                 raise FeedError(f"{name}: {file_url} answered 304 to an unconditional request")
-        state = self.feed.checkpoint(self.url, self.get) if self.feed.checkpoint else {}
         self.writer.delete_source(name)
         malformed, records, new_validators = _Malformed(), 0, {}
         for file_url in urls:
