@@ -6,14 +6,10 @@ import argparse
 from pathlib import Path
 
 from .cli import UsageError, command, group
-from .cli_options import add_registry_options, check_output_file, existing_file, source_options
+from .cli_options import add_db_option, add_registry_options, check_output_file, existing_file, source_options
 from .errors import LayerwatchError
 from .paths import vulndb_path
 from .progress import progress_bar
-
-
-def _db_option(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--db", type=Path, help="database file (default ~/.cache/layerwatch/vulndb.sqlite)")
 
 
 def register(commands: argparse._SubParsersAction) -> None:
@@ -22,25 +18,25 @@ def register(commands: argparse._SubParsersAction) -> None:
                      "atomically.")
     parser.add_argument("--source", action="append", metavar="NAME", help="only these sources (repeatable)")
     parser.add_argument("--source-url", action="append", metavar="NAME=URL", help="NAME=URL (http, https, file)")
-    _db_option(parser)
-    _db_option(command(db, "status", status, "When the database was built and what each source contributed."))
+    add_db_option(parser)
+    add_db_option(command(db, "status", status, "When the database was built and what each source contributed."))
     parser = command(db, "export", export_command, "Write the database to one compressed, checksummed file "
                      "(for air-gapped clusters).")
     parser.add_argument("target", metavar="TARGET", type=Path)
-    _db_option(parser)
+    add_db_option(parser)
     parser = command(db, "import", import_command, "Verify and install a database exported with "
                      "`layerwatch db export`.")
     parser.add_argument("source", metavar="SOURCE", type=existing_file)
-    _db_option(parser)
+    add_db_option(parser)
     parser = command(db, "push", push_command, "Push the database to a registry as an OCI artifact "
                      "(REGISTRY/REPO:TAG), for clusters that pull it instead of downloading feeds.")
     parser.add_argument("reference", metavar="REGISTRY/REPO:TAG")
-    _db_option(parser)
+    add_db_option(parser)
     add_registry_options(parser)
     parser = command(db, "pull", pull_command, "Pull a database pushed with `layerwatch db push`, verify it "
                      "and swap it in.")
     parser.add_argument("reference", metavar="REGISTRY/REPO:TAG")
-    _db_option(parser)
+    add_db_option(parser)
     add_registry_options(parser)
 
 

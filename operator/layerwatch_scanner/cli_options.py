@@ -28,6 +28,10 @@ def existing_file(value: str) -> Path:
     return path
 
 
+def add_db_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--db", type=Path, help="vulnerability database (default ~/.cache/layerwatch/vulndb.sqlite)")
+
+
 def add_output(parser: argparse.ArgumentParser, formats: tuple[str, ...]) -> None:
     def known(value: str) -> str:
         if value not in formats:

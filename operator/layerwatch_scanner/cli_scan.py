@@ -44,10 +44,6 @@ def parse_age(value: str) -> dt.timedelta:
     return dt.timedelta(**{_UNITS[unit]: amount})
 
 
-def add_db_option(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--db", type=Path, help="vulnerability database (default ~/.cache/layerwatch)")
-
-
 def register(commands: argparse._SubParsersAction) -> None:
     parser = command(commands, "scan", scan, "Find the vulnerable packages in IMAGE, with fixed versions and what "
                      "to rebuild.", description="""Find the vulnerable packages in IMAGE, with fixed versions and what to rebuild.
@@ -69,11 +65,11 @@ fails with exit 2 and says how to get it (or goes on with --allow-missing-data).
     parser.add_argument("--offline", action="store_true", help="never touch the network for the database")
     parser.add_argument("--vex", type=opt.existing_file, metavar="FILE",
                         help="OpenVEX document: not_affected statements suppress findings")
-    add_db_option(parser)
+    opt.add_db_option(parser)
     opt.add_source_options(parser)
     parser = command(commands, "rematch", rematch_command, "Re-match every cached image against the current "
                      "database; print what changed.", epilog=None)
-    add_db_option(parser)
+    opt.add_db_option(parser)
     parser.add_argument("--cache", type=Path, help="layer cache file (default ~/.cache/layerwatch)")
 
 

@@ -13,10 +13,10 @@ from .text import table
 
 
 def render_table(inventory: Inventory) -> str:
+    """Warnings go to stderr (cli_sbom), never into the report."""
     title = f"{inventory.image} ({describe_os(inventory.os)}, {len(inventory.packages)} packages)\n"
     return title + table(("NAME", "VERSION", "TYPE", "LAYER"),
                          ((p.name, p.version, p.type, p.layer.split(":")[-1][:12]) for p in inventory.packages))
-    # warnings go to stderr (cli_sbom), never into the report
 
 
 def render_json(inventory: Inventory) -> str:

@@ -25,14 +25,18 @@ class DockerArchiveSource:
         self.options = options or SourceOptions()
         archive, self.tag = split_tag(path)
         self.description = f"docker-archive:{path}"
+        # A plain tar (what `docker save` writes): layers are read in parallel, each through its
+        # own file handle. A gzip'd archive has one stream: its layers are read one by one.
         try:
-            self.tar = tarfile.open(archive, mode="r:*")  # noqa: SIM115 - closed in close()
+            try:
+                self.tar = tarfile.open(archive, mode="r:")  # noqa: SIM115 - closed in close()
+                uncompressed = True
+            except tarfile.ReadError:
+                self.tar = tarfile.open(archive, mode="r:*")  # noqa: SIM115 - closed in close()
+                uncompressed = False
         except (OSError, tarfile.TarError) as exc:
             raise SourceError(f"{self.description}: cannot open as a tar archive ({exc})") from exc
         self.names = set(self.tar.getnames())
-        # A plain tar (what `docker save` writes): layers are read in parallel, each through its
-        # own file handle. A gzip'd archive has one stream: its layers are read one by one.
-        uncompressed = type(self.tar.fileobj).__name__ in ("BufferedReader", "FileIO")
         self.parallel_layers = uncompressed
         self.store = BlobStore(tar=self.tar, archive=archive if uncompressed else None)
         self._layer_paths: dict[str, str] = {}

@@ -11,7 +11,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import sqlite3
 import tempfile
 from pathlib import Path
 from urllib.parse import urljoin, urlsplit
@@ -22,7 +21,7 @@ from ..registry.reference import parse_reference
 from ..sources.manifests import OCI_MANIFEST
 from ..sources.options import SourceOptions
 from ..sources.registry import client_for
-from .store import SCHEMA_VERSION, VulnDB, install
+from .store import SCHEMA_VERSION, VulnDB, install, snapshot
 
 ARTIFACT_TYPE = "application/vnd.layerwatch.vulndb.v1"
 CONFIG_TYPE = "application/vnd.layerwatch.vulndb.config.v1+json"
@@ -38,17 +37,6 @@ def _sha256_file(path: Path) -> str:
     return "sha256:" + h.hexdigest()
 
 
-def _snapshot(db_path: Path, target: Path) -> None:
-    """A consistent, self-contained copy (committed pages may still sit in the WAL file)."""
-    source, copy = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True), sqlite3.connect(target)
-    try:
-        source.backup(copy)
-        copy.execute("PRAGMA journal_mode=DELETE")
-    finally:
-        source.close()
-        copy.close()
-
-
 def push_db(db_path: Path, reference: str, options: SourceOptions | None = None) -> str:
     """Push the database; returns the manifest digest."""
     import zstandard
@@ -62,12 +50,12 @@ def push_db(db_path: Path, reference: str, options: SourceOptions | None = None)
     client = client_for(ref.registry, options or SourceOptions())
     try:
         with tempfile.TemporaryDirectory(prefix="layerwatch-push-") as tmp:
-            snapshot, blob = Path(tmp) / "db.sqlite", Path(tmp) / "db.sqlite.zst"
-            _snapshot(db_path, snapshot)
-            with open(snapshot, "rb") as src, open(blob, "wb") as dst:
+            copy, blob = Path(tmp) / "db.sqlite", Path(tmp) / "db.sqlite.zst"
+            snapshot(db_path, copy)
+            with open(copy, "rb") as src, open(blob, "wb") as dst:
                 zstandard.ZstdCompressor(level=10, threads=-1).copy_stream(src, dst)
             config = json.dumps({"schema_version": SCHEMA_VERSION, "built_at": meta.built_at,
-                                 "build_id": meta.build_id, "size": snapshot.stat().st_size,
+                                 "build_id": meta.build_id, "size": copy.stat().st_size,
                                  "sources": {n: s.last_success for n, s in meta.sources.items()}},
                                 sort_keys=True).encode()
             layer_digest = _sha256_file(blob)

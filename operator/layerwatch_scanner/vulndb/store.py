@@ -312,3 +312,15 @@ def install(new: Path | str, db_path: Path) -> None:
     for suffix in ("-wal", "-shm"):
         Path(f"{db_path}{suffix}").unlink(missing_ok=True)
     os.replace(new, db_path)
+
+
+def snapshot(db_path: Path, target: Path) -> None:
+    """A consistent, self-contained copy of a database (committed pages may still sit in its
+    WAL file, so the bytes of the main file alone are not enough)."""
+    source, copy = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True), sqlite3.connect(target)
+    try:
+        source.backup(copy)
+        copy.execute("PRAGMA journal_mode=DELETE")
+    finally:
+        source.close()
+        copy.close()

@@ -9,10 +9,10 @@ applied; others are fetched with conditional GETs and re-read only when they cha
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import os
 import shutil
-import sqlite3
 import tempfile
 import time
 from collections.abc import Callable
@@ -34,7 +34,7 @@ from ..match.versions import is_valid
 from ..registry.guard import HostGuard
 from .fetch import fetch
 from .records import Affected
-from .store import SourceMeta, VulnDB, VulnDBWriter, install
+from .store import SourceMeta, VulnDB, VulnDBWriter, install, snapshot
 
 # Sources updated when none are named. NVD is opt-in: its paged, rate-limited API takes hours
 # without a key, and OSV/GHSA records already carry CVSS vectors.
@@ -179,8 +179,7 @@ class _Source:
                                       self.progress, what=name)
         # nothing changed upstream: every file answered 304, or is still not published
         if self.old and all(f.not_modified or (f.missing and u not in validators) for u, f in fetched.items()):
-            meta = SourceMeta(**{**self.old.__dict__, "last_success": _now()})
-            self._meta = meta
+            self._meta = dataclasses.replace(self.old, last_success=_now())
             return SourceResult(name, "not-modified", self.old.records, malformed=self.old.malformed)
         for i, file_url in enumerate(urls):  # some changed: the whole source is read again
             if fetched[file_url].not_modified:  # unchanged, but a full read needs it
@@ -300,16 +299,9 @@ EXPORT_MAGIC = b"LAYERWATCH-DB\n"
 def export_db(db_path: Path, target: Path) -> str:
     """One zstd-compressed file: magic, sha256 of the DB, then the DB. Returns the checksum."""
     VulnDB.open(db_path).close()  # refuse to export something unreadable
-    # a consistent copy through SQLite (committed pages may still sit in the WAL file)
     with tempfile.TemporaryDirectory(prefix="layerwatch-export-") as tmp:
         copy = Path(tmp) / "db.sqlite"
-        source, target_db = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True), sqlite3.connect(copy)
-        try:
-            source.backup(target_db)
-            target_db.execute("PRAGMA journal_mode=DELETE")  # one self-contained file
-        finally:
-            source.close()
-            target_db.close()
+        snapshot(db_path, copy)
         data = copy.read_bytes()
     digest = hashlib.sha256(data).hexdigest()
     target.write_bytes(EXPORT_MAGIC + digest.encode() + b"\n" + zstandard.ZstdCompressor(level=10).compress(data))
