@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import sys
 from pathlib import Path
 
 from layerwatch_api.severity import Severity
@@ -68,8 +69,10 @@ fails with exit 2 and says how to get it (or goes on with --allow-missing-data).
     opt.add_db_option(parser)
     opt.add_source_options(parser)
     parser = command(commands, "rematch", rematch_command, "Re-match every cached image against the current "
-                     "database; print what changed.", epilog=None)
+                     "database (only the packages whose advisories changed since the last re-match); print "
+                     "what changed.", epilog=None)
     opt.add_db_option(parser)
+    parser.add_argument("--full", action="store_true", help="re-decide every package of every image")
     parser.add_argument("--cache", type=Path, help="layer cache file (default ~/.cache/layerwatch)")
 
 
@@ -107,14 +110,18 @@ def scan(args: argparse.Namespace) -> int:
 
 def rematch_command(args: argparse.Namespace) -> None:
     from .layers.cache import LayerCache
-    from .scanning import rematch
+    from .rematching import rematch
     from .vulndb.store import VulnDB
 
     vulndb = VulnDB.open(args.db or vulndb_path())
     try:
-        diffs = rematch(LayerCache(args.cache or layer_cache_path()), vulndb)
+        report = rematch(LayerCache(args.cache or layer_cache_path()), vulndb, full=args.full)
     finally:
         vulndb.close()
+    diffs = report.diffs
+    print(f"re-matched {report.rematched} of {report.images} images ({report.mode}"
+          + (f", {report.changed_packages} packages changed" if report.mode == "delta" else "")
+          + f") in {report.seconds:.2f} s", file=sys.stderr)
     if not diffs:
         print("no image gained or lost findings")
     for diff in diffs:

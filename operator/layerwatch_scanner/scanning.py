@@ -12,7 +12,7 @@ from .catalog import catalogers_version
 from .inventory import build_inventory
 from .match.coverage import DEFAULT_MAX_AGE, Coverage, coverage_of
 from .match.findings import Finding
-from .match.remediation import LayerAdvice, remediate
+from .match.remediation import LayerAdvice
 from .sources import open_source
 from .vulndb.store import DBMetadata, VulnDB
 
@@ -53,12 +53,6 @@ def match_key(db: VulnDB) -> str:
     return f"{db.build_key}|{__version__}|{catalogers_version()}"
 
 
-def _match_inventory(inventory: Inventory, db: VulnDB, problems: list[str]) -> list[Finding]:
-    from .match.matcher import match_inventory
-
-    return match_inventory(inventory, db, problems)
-
-
 def match(inventory: Inventory, db: VulnDB, cache: LayerCache | None = None,
           max_age: dt.timedelta | None = DEFAULT_MAX_AGE) -> ScanResult:
     key = match_key(db)
@@ -68,12 +62,14 @@ def match(inventory: Inventory, db: VulnDB, cache: LayerCache | None = None,
         problems = list(cached[1].get("problems", []))
         remediation = [LayerAdvice.from_dict(a) for a in cached[1].get("remediation", [])]
     else:
-        problems = []
-        findings = _match_inventory(inventory, db, problems)
-        remediation = remediate(inventory, findings)
-        if cache is not None:
-            cache.store_match(inventory.digest, [f.to_dict() for f in findings], key,
-                              {"problems": problems, "remediation": [a.to_dict() for a in remediation]})
+        from .match.matcher import Matcher, match_image
+
+        findings, extras, keys = match_image(Matcher(db), inventory)
+        problems = extras["problems"]
+        remediation = [LayerAdvice.from_dict(a) for a in extras["remediation"]]
+        if cache is not None:  # with the packages it holds, for re-matching by delta
+            cache.store_match(inventory.digest, [f.to_dict() for f in findings], key, extras,
+                              keys=keys, digests=db.package_digests(keys))
     meta = db.metadata()
     return ScanResult(inventory, findings, remediation, meta, coverage_for(inventory, db, max_age, meta), problems)
 
@@ -91,31 +87,3 @@ def scan_image(spec: str, db_path: Path | str, options: SourceOptions | None = N
         return match(inventory, db, cache, max_age)
     finally:
         db.close()
-
-
-@dataclass
-class ImageDiff:
-    image: str
-    digest: str
-    added: list[Finding]
-    removed: list[Finding]
-
-
-def rematch(cache: LayerCache, db: VulnDB) -> list[ImageDiff]:
-    """Re-match every stored inventory against `db` — no registry traffic — and diff each
-    against its previous match (which is then replaced)."""
-    diffs = []
-    key = match_key(db)
-    for inventory in cache.iter_inventories():
-        previous = [Finding.from_dict(f) for f in cache.load_match(inventory.digest) or []]
-        before = {f.key: f for f in previous}
-        problems: list[str] = []
-        findings = _match_inventory(inventory, db, problems)
-        after = {f.key: f for f in findings}
-        added = [f for k, f in after.items() if k not in before]
-        removed = [f for k, f in before.items() if k not in after]
-        cache.store_match(inventory.digest, [f.to_dict() for f in findings], key,
-                          {"problems": problems, "remediation": [a.to_dict() for a in remediate(inventory, findings)]})
-        if added or removed:
-            diffs.append(ImageDiff(inventory.image, inventory.digest, added, removed))
-    return diffs

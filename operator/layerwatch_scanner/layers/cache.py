@@ -17,7 +17,8 @@ from pathlib import Path
 from ..errors import LayerwatchError
 from ..model import Inventory, LayerResult
 
-SCHEMA_VERSION = 2  # 2: a match remembers the database build and scanner it was made with
+SCHEMA_VERSION = 3  # 2: a match remembers the database build and scanner it was made with;
+# 3: the packages each image holds, for re-matching only what a database update changed
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS layers (
     digest TEXT NOT NULL,
@@ -39,6 +40,19 @@ CREATE TABLE IF NOT EXISTS matches (
     build TEXT NOT NULL DEFAULT '',
     extras BLOB
 );
+-- (ecosystem, package) -> the images holding it: a changed advisory finds its images here
+CREATE TABLE IF NOT EXISTS package_keys (
+    ecosystem TEXT NOT NULL, package TEXT NOT NULL, image TEXT NOT NULL,
+    PRIMARY KEY (ecosystem, package, image)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS package_keys_image ON package_keys (image);
+-- the database's digest of each package as of the last re-match (`rematch_state`): an update
+-- changed exactly the packages whose digest now differs
+CREATE TABLE IF NOT EXISTS key_state (
+    ecosystem TEXT NOT NULL, package TEXT NOT NULL, digest TEXT,
+    PRIMARY KEY (ecosystem, package)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS rematch_state (id INTEGER PRIMARY KEY CHECK (id = 0), build TEXT NOT NULL);
 """
 # what a version-1 cache needs to become version 2 (a cache is never worth a "delete it" error)
 _MIGRATE_1 = """
@@ -81,7 +95,7 @@ class LayerCache:
         conn = self._conn()
         try:
             version = conn.execute("PRAGMA user_version").fetchone()[0]
-            if version not in (0, 1, SCHEMA_VERSION):
+            if version not in (0, 1, 2, SCHEMA_VERSION):
                 raise LayerwatchError(f"layer cache {self.path}: schema {version}, expected {SCHEMA_VERSION}; "
                                       "delete the file to rebuild it")
             if version != SCHEMA_VERSION:
@@ -158,12 +172,68 @@ class LayerCache:
             if inv is not None:
                 yield inv
 
-    def store_match(self, digest: str, findings: list[dict], build: str = "", extras: dict | None = None) -> None:
+    def store_match(self, digest: str, findings: list[dict], build: str = "", extras: dict | None = None,
+                    keys: list[tuple[str, str]] | None = None, digests: dict | None = None) -> None:
         """`build`: what the match depends on besides the inventory (database build, scanner);
-        `extras`: what else was derived from it (problems, remediation), reused with it."""
+        `extras`: what else was derived from it (problems, remediation), reused with it;
+        `keys`: the (ecosystem, package) pairs the image was matched by, and `digests` their
+        database digests (recorded when the match is of the build the re-match state is at)."""
         with self._conn() as conn:
             conn.execute("INSERT OR REPLACE INTO matches VALUES (?, ?, ?, ?, ?)",
                          (digest, _pack(findings), time.time(), build, _pack(extras or {})))
+            if keys is not None:
+                conn.execute("DELETE FROM package_keys WHERE image = ?", (digest,))
+                conn.executemany("INSERT OR IGNORE INTO package_keys VALUES (?, ?, ?)",
+                                 ((e, p, digest) for e, p in keys))
+                state = conn.execute("SELECT build FROM rematch_state").fetchone()
+                if digests is not None and state and state[0] == build:
+                    conn.executemany("INSERT OR IGNORE INTO key_state VALUES (?, ?, ?)",
+                                     ((e, p, digests.get((e, p))) for e, p in keys))
+
+    # -- what re-matching by delta reads and writes (match/delta.py) --
+    def rematch_build(self) -> str:
+        row = self._conn().execute("SELECT build FROM rematch_state").fetchone()
+        return row[0] if row else ""
+
+    def builds(self) -> dict[str, str]:
+        """image digest -> the build its stored match was made with ("" when never matched)."""
+        return dict(self._conn().execute(
+            "SELECT i.digest, ifnull(m.build, '') FROM inventories i LEFT JOIN matches m USING (digest)"))
+
+    def key_state(self) -> dict[tuple[str, str], str | None]:
+        return {(e, p): d for e, p, d in self._conn().execute("SELECT * FROM key_state")}
+
+    def images_holding(self, keys: list[tuple[str, str]]) -> set[str]:
+        conn = self._conn()
+        found: set[str] = set()
+        for key in keys:
+            found.update(r[0] for r in conn.execute(
+                "SELECT image FROM package_keys WHERE ecosystem = ? AND package = ?", key))
+        return found
+
+    def keys_of(self, images: list[str]) -> set[tuple[str, str]]:
+        conn = self._conn()
+        found: set[tuple[str, str]] = set()
+        for image in images:
+            found.update(conn.execute("SELECT ecosystem, package FROM package_keys WHERE image = ?", (image,)))
+        return found
+
+    def all_keys(self) -> list[tuple[str, str]]:
+        return self._conn().execute("SELECT DISTINCT ecosystem, package FROM package_keys ORDER BY 1, 2").fetchall()
+
+    def save_rematch_state(self, build: str, digests: dict[tuple[str, str], str | None], replace: bool) -> None:
+        """Record that every stored match of the previous state's build is now of `build`
+        (what changed has been re-matched), with these package digests (`replace`: the whole
+        state; else an update of the keys given)."""
+        with self._conn() as conn:
+            old = conn.execute("SELECT build FROM rematch_state").fetchone()
+            if old and old[0] != build:
+                conn.execute("UPDATE matches SET build = ? WHERE build = ?", (build, old[0]))
+            if replace:
+                conn.execute("DELETE FROM key_state")
+            conn.executemany("INSERT OR REPLACE INTO key_state VALUES (?, ?, ?)",
+                             ((e, p, d) for (e, p), d in digests.items()))
+            conn.execute("INSERT OR REPLACE INTO rematch_state VALUES (0, ?)", (build,))
 
     def cached_match(self, digest: str, build: str) -> tuple[list[dict], dict] | None:
         """(findings, extras) of the image's last match, if it was made with this build."""

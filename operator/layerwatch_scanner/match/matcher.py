@@ -7,6 +7,7 @@ with the ecosystem's own scheme.
 from __future__ import annotations
 
 import functools
+from dataclasses import dataclass
 
 from layerwatch_api.severity import Severity
 
@@ -15,6 +16,7 @@ from ..purl import purl_for
 from ..vulndb.records import STATUS_FIXED, STATUS_NOT_AFFECTED, Affected
 from ..vulndb.store import VulnDB
 from .ecosystems import lookup_for
+from .remediation import remediate
 from .findings import Finding, sort_findings
 from .versions import compare, is_valid
 
@@ -54,60 +56,139 @@ def _source_rank(source: str) -> int:
     return SOURCE_PRIORITY.index(source) if source in SOURCE_PRIORITY else len(SOURCE_PRIORITY)
 
 
-def match_package(pkg: Package, inventory: Inventory, db: VulnDB, problems: list[str] | None = None) -> list[Finding]:
-    """Findings for one package. Versions the scheme cannot read are never dropped silently:
-    each is described in `problems` (the scan's warnings)."""
+@dataclass(slots=True)
+class _Decision:
+    """What the advisories of one (ecosystem, package) say about one installed version: the
+    same for every image that holds it, so a re-match of many images decides it once."""
+
+    hits: list[tuple[Affected, str]]  # (record, fixed version)
+    undecided: list[tuple[Affected, str]]  # (record, why)
+    records: int
+    installed_valid: bool
+
+
+PackageKey = tuple[str, str]  # (ecosystem, package): what the database is queried by
+KEY_SEP = "\x1f"  # joins a PackageKey where a string is stored
+
+
+def package_key(pkg: Package, inventory: Inventory) -> PackageKey | None:
     lookup = lookup_for(pkg, inventory.os)
-    if lookup is None:
-        return []
-    ecosystem, name, scheme = lookup
-    records = sorted(db.affected(ecosystem, name), key=lambda r: _source_rank(r.source))
-    installed_valid = not records or is_valid(scheme, pkg.version)
-    undecided = 0
-    by_id: dict[str, Finding] = {}
-    settled: set[str] = set()  # ids a higher-priority source already decided
-    for record in records:
-        if record.vuln_id in settled:
+    return (lookup[0], lookup[1]) if lookup else None
+
+
+class Matcher:
+    """Matches packages against one database, remembering each decision and each id's
+    enrichment for as long as it lives (one scan, or one re-match of every cached image)."""
+
+    def __init__(self, db: VulnDB):
+        self.db = db
+        self._decisions: dict[tuple[str, str, str, str, str], _Decision] = {}
+        self._infos: dict[str, object] = {}
+
+    def _decide(self, ecosystem: str, name: str, scheme: str, version: str, module: str) -> _Decision:
+        memo = (ecosystem, name, version, scheme, module)
+        decision = self._decisions.get(memo)
+        if decision is not None:
+            return decision
+        records = sorted(self.db.affected(ecosystem, name), key=lambda r: _source_rank(r.source))
+        decision = _Decision([], [], len(records), not records or is_valid(scheme, version))
+        settled: set[str] = set()  # ids a higher-priority source already decided
+        for record in records:
+            if record.vuln_id in settled:
+                continue
+            try:
+                hit, fixed = affected_fix(version, record, scheme)
+            except ValueError as exc:
+                decision.undecided.append((record, str(exc)))
+                continue
+            if record.module and record.module != module:
+                continue  # a fix for another module stream does not apply
+            settled.add(record.vuln_id)
+            if hit:
+                decision.hits.append((record, fixed))
+        self._decisions[memo] = decision
+        return decision
+
+    def package(self, pkg: Package, inventory: Inventory, problems: list[str] | None = None) -> list[Finding]:
+        """Findings for one package (not yet enriched). Versions the scheme cannot read are never
+        dropped silently: each is described in `problems` (the scan's warnings)."""
+        lookup = lookup_for(pkg, inventory.os)
+        if lookup is None:
+            return []
+        ecosystem, name, scheme = lookup
+        decision = self._decide(ecosystem, name, scheme, pkg.version,
+                                pkg.metadata.get("modularitylabel", "").rsplit(":", 2)[0])
+        if problems is not None:
+            if decision.installed_valid:  # the advisory's version is the unreadable one
+                problems.extend(f"{record.vuln_id} ({record.source}) for {pkg.type} package {pkg.name} "
+                                f"{pkg.version}: not decided, {why}" for record, why in decision.undecided)
+            else:  # one line per package, not per advisory
+                undecided = len(decision.undecided)
+                decided = f"{undecided} of {decision.records} advisories could not be decided" if undecided \
+                    else f"its {decision.records} advisories were compared as {scheme} orders it anyway"
+                problems.append(f"{pkg.type} package {pkg.name}: installed version {pkg.version!r} is not a valid "
+                                f"{scheme} version; {decided}")
+        purl = purl_for(pkg, inventory.os) if decision.hits else ""
+        return [Finding(id=record.vuln_id, severity=record.severity or "", package=pkg.name, package_type=pkg.type,
+                        version=pkg.version, fixed_version=fixed, layer=pkg.layer, source=record.source,
+                        aliases=list(record.aliases), vendor_severity=record.severity,
+                        status=record.status if not fixed else STATUS_FIXED, purl=purl, path=pkg.path,
+                        source_package=name)
+                for record, fixed in decision.hits]
+
+    def enrich(self, findings: list[Finding]) -> list[Finding]:
+        """CVSS, KEV, EPSS and aliases of each id; the severity shown; worst first."""
+        missing = [f.id for f in findings if f.id not in self._infos]
+        if missing:
+            found = self.db.infos(missing)
+            for vuln_id in missing:
+                self._infos[vuln_id] = found.get(vuln_id)
+        for finding in findings:
+            info = self._infos.get(finding.id)
+            if info:
+                finding.cvss_score, finding.cvss_severity = info.cvss_score, info.cvss_severity
+                finding.kev, finding.epss = info.kev, info.epss
+                finding.aliases = sorted(set(finding.aliases) | set(info.aliases) - {finding.id})
+            # the distribution's own rating first, CVSS otherwise; both are kept on the finding
+            finding.severity = (Severity.parse(finding.vendor_severity or finding.cvss_severity).value
+                                if (finding.vendor_severity or finding.cvss_severity) else Severity.UNKNOWN.value)
+        return sort_findings(findings)
+
+    def inventory(self, inventory: Inventory, problems: list[str] | None = None) -> list[Finding]:
+        findings: list[Finding] = []
+        for pkg in inventory.packages:
+            findings.extend(self.package(pkg, inventory, problems))
+        return self.enrich(findings)
+
+
+def match_image(matcher: Matcher, inventory: Inventory) -> tuple[list[Finding], dict, list[PackageKey]]:
+    """(findings, extras to store, package keys) of one image; problems remember their package
+    so that a later partial re-match can replace exactly theirs."""
+    findings: list[Finding] = []
+    problems: list[str] = []
+    problem_keys: list[str] = []
+    keys: set[PackageKey] = set()
+    for pkg in inventory.packages:
+        key = package_key(pkg, inventory)
+        if key is None:
             continue
-        try:
-            hit, fixed = affected_fix(pkg.version, record, scheme)
-        except ValueError as exc:
-            undecided += 1
-            if problems is not None and installed_valid:  # the advisory's version is the unreadable one
-                problems.append(f"{record.vuln_id} ({record.source}) for {pkg.type} package {pkg.name} "
-                                f"{pkg.version}: not decided, {exc}")
-            continue
-        if record.module and record.module != pkg.metadata.get("modularitylabel", "").rsplit(":", 2)[0]:
-            continue  # a fix for another module stream does not apply
-        settled.add(record.vuln_id)
-        if not hit:
-            continue
-        by_id[record.vuln_id] = Finding(
-            id=record.vuln_id, severity=record.severity or "", package=pkg.name, package_type=pkg.type,
-            version=pkg.version, fixed_version=fixed, layer=pkg.layer, source=record.source,
-            aliases=list(record.aliases), vendor_severity=record.severity, status=record.status if not fixed
-            else STATUS_FIXED, purl=purl_for(pkg, inventory.os), path=pkg.path, source_package=name,
-        )
-    if problems is not None and not installed_valid:  # one line per package, not per advisory
-        decided = f"{undecided} of {len(records)} advisories could not be decided" if undecided \
-            else f"its {len(records)} advisories were compared as {scheme} orders it anyway"
-        problems.append(f"{pkg.type} package {pkg.name}: installed version {pkg.version!r} is not a valid {scheme} "
-                        f"version; {decided}")
-    return list(by_id.values())
+        keys.add(key)
+        found: list[str] = []
+        findings.extend(matcher.package(pkg, inventory, found))
+        problems += found
+        problem_keys += [KEY_SEP.join(key)] * len(found)
+    findings = matcher.enrich(findings)
+    return findings, extras_of(inventory, findings, problems, problem_keys), sorted(keys)
+
+
+def extras_of(inventory: Inventory, findings: list[Finding], problems: list[str], problem_keys: list[str]) -> dict:
+    return {"problems": problems, "problem_keys": problem_keys,
+            "remediation": [a.to_dict() for a in remediate(inventory, findings)]}
+
+
+def match_package(pkg: Package, inventory: Inventory, db: VulnDB, problems: list[str] | None = None) -> list[Finding]:
+    return Matcher(db).package(pkg, inventory, problems)
 
 
 def match_inventory(inventory: Inventory, db: VulnDB, problems: list[str] | None = None) -> list[Finding]:
-    findings: list[Finding] = []
-    for pkg in inventory.packages:
-        findings.extend(match_package(pkg, inventory, db, problems))
-    infos = db.infos([f.id for f in findings])
-    for finding in findings:
-        info = infos.get(finding.id)
-        if info:
-            finding.cvss_score, finding.cvss_severity = info.cvss_score, info.cvss_severity
-            finding.kev, finding.epss = info.kev, info.epss
-            finding.aliases = sorted(set(finding.aliases) | set(info.aliases) - {finding.id})
-        # the distribution's own rating first, CVSS otherwise; both are kept on the finding
-        finding.severity = (Severity.parse(finding.vendor_severity or finding.cvss_severity).value
-                            if (finding.vendor_severity or finding.cvss_severity) else Severity.UNKNOWN.value)
-    return sort_findings(findings)
+    return Matcher(db).inventory(inventory, problems)

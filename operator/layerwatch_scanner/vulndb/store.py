@@ -22,7 +22,8 @@ from ..errors import VulnDBError
 if TYPE_CHECKING:
     from .records import Affected, Range, VulnInfo
 
-SCHEMA_VERSION = 3  # 2: per-source ecosystems, malformed counts; 3: incremental sync state, documents
+SCHEMA_VERSION = 4  # 2: per-source ecosystems, malformed counts; 3: incremental sync state, documents;
+# 4: a digest per (ecosystem, package) of what matching reads, so re-matching follows the changes
 _SCHEMA = """
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE sources (
@@ -38,6 +39,9 @@ CREATE TABLE affected (
     status TEXT NOT NULL, ranges TEXT NOT NULL, versions TEXT NOT NULL, severity TEXT NOT NULL,
     aliases TEXT NOT NULL, module TEXT NOT NULL, summary TEXT NOT NULL, doc TEXT NOT NULL DEFAULT ''
 );
+CREATE TABLE package_digests (
+    ecosystem TEXT NOT NULL, package TEXT NOT NULL, digest TEXT NOT NULL, PRIMARY KEY (ecosystem, package)
+) WITHOUT ROWID;
 CREATE TABLE vulns (
     vuln_id TEXT PRIMARY KEY, cvss_score REAL, cvss_vector TEXT NOT NULL, cvss_severity TEXT NOT NULL,
     kev INTEGER NOT NULL, epss REAL, description TEXT NOT NULL, aliases TEXT NOT NULL
@@ -78,6 +82,26 @@ def _ranges_json(ranges: list[Range]) -> str:
 
 _INSERT_AFFECTED = "INSERT INTO affected VALUES (?,?,?,?,?,?,?,?,?,?,?,?)"
 
+# Everything a match of one (ecosystem, package) reads: its advisory rows and, of their ids, the
+# enrichment that shows in findings (CVSS severity when the vendor gives none, aliases, KEV).
+# EPSS is left out on purpose: its daily re-scoring would otherwise mark every package changed.
+_ROW_SEP = "\x1e"
+_DIGEST_ROWS = f"""
+SELECT a.ecosystem, a.package, group_concat(
+    a.vuln_id || x'1f' || a.source || x'1f' || a.status || x'1f' || a.ranges || x'1f' || a.versions || x'1f' ||
+    a.severity || x'1f' || a.aliases || x'1f' || a.module || x'1f' || ifnull(v.cvss_severity, '') || x'1f' ||
+    ifnull(v.aliases, '') || x'1f' || ifnull(v.kev, ''), x'1e')
+FROM {{rows}} LEFT JOIN vulns v USING (vuln_id) GROUP BY a.ecosystem, a.package
+"""
+_DIGEST_FIELDS = ("cvss_severity", "aliases", "kev")  # of VulnInfo, as above
+
+
+def _package_digest(rows: str) -> str:
+    """Order-independent: SQLite's group_concat has no defined order."""
+    import hashlib  # here: only writers digest
+
+    return hashlib.blake2b(_ROW_SEP.join(sorted(rows.split(_ROW_SEP))).encode(), digest_size=12).hexdigest()
+
 
 def _merge_info(current: VulnInfo, info: VulnInfo) -> None:
     """Later sources fill what earlier ones left empty."""
@@ -109,6 +133,11 @@ class VulnDBWriter:
             try:
                 self._db.execute("PRAGMA journal_mode=WAL")
                 self._db.execute("PRAGMA temp_store=FILE")
+                # the packages whose digest must be recomputed (inside the savepoints: a failed
+                # source's marks go with its rows)
+                self._db.execute("CREATE TEMP TABLE touched (ecosystem TEXT, package TEXT, "
+                                 "PRIMARY KEY (ecosystem, package)) WITHOUT ROWID")
+                self._db.execute("CREATE TEMP TABLE touched_ids (vuln_id TEXT PRIMARY KEY) WITHOUT ROWID")
                 self._db.execute("BEGIN IMMEDIATE")
             except sqlite3.OperationalError as exc:  # "database is locked" after the timeout
                 self._db.close()
@@ -140,6 +169,8 @@ class VulnDBWriter:
 
     def add_affected(self, rec: Affected) -> None:
         self._touched.add(rec.source)
+        if self.in_place:
+            self._db.execute("INSERT OR IGNORE INTO touched VALUES (?, ?)", (rec.ecosystem, rec.package))
         self._db.execute(_INSERT_AFFECTED, (
             rec.ecosystem, rec.package, rec.vuln_id, rec.source, rec.status, _ranges_json(rec.ranges),
             json.dumps(rec.versions), rec.severity, json.dumps(rec.aliases), rec.module, rec.summary[:500], rec.doc))
@@ -149,17 +180,26 @@ class VulnDBWriter:
         scores ~280,000 ids)."""
         row = self._db.execute("SELECT * FROM vulns WHERE vuln_id = ?", (info.vuln_id,)).fetchone()
         current = _info_from_row(row) if row else type(info)(vuln_id=info.vuln_id)
+        before = [getattr(current, f) for f in _DIGEST_FIELDS]
         _merge_info(current, info)
+        if self.in_place and before != [getattr(current, f) for f in _DIGEST_FIELDS]:
+            self._db.execute("INSERT OR IGNORE INTO touched_ids VALUES (?)", (info.vuln_id,))
         self._db.execute("INSERT OR REPLACE INTO vulns VALUES (?,?,?,?,?,?,?,?)", _info_row(current))
 
     def delete_source(self, source: str) -> None:
         """Drop every row of a source (it is about to be re-read whole)."""
         self._touched.add(source)
+        if self.in_place:
+            self._db.execute("INSERT OR IGNORE INTO touched SELECT ecosystem, package FROM affected WHERE source = ?",
+                             (source,))
         self._db.execute("DELETE FROM affected WHERE source = ?", (source,))
 
     def delete_documents(self, source: str, docs: list[str]) -> None:
         """Drop the rows that came from these documents (an incremental update re-reads them)."""
         self._touched.add(source)
+        if self.in_place:
+            self._db.executemany("INSERT OR IGNORE INTO touched SELECT ecosystem, package FROM affected "
+                                 "WHERE source = ? AND doc = ?", ((source, d) for d in docs))
         self._db.executemany("DELETE FROM affected WHERE source = ? AND doc = ?", ((source, d) for d in docs))
 
     def count(self, source: str) -> int:
@@ -170,6 +210,27 @@ class VulnDBWriter:
                          (name, meta.url, meta.etag, meta.last_modified, meta.records, meta.last_success,
                           meta.malformed, json.dumps(meta.malformed_samples[:10]), json.dumps(meta.state),
                           json.dumps(meta.validators), meta.seconds, meta.bytes))
+
+    def _package_digests(self) -> None:
+        """A fresh build digests every package; an update only those it touched (rows added or
+        deleted, or an id's enrichment changed), so readers can tell which packages changed."""
+        self._digests_changed = False
+        if not self.in_place:
+            rows = self._db.execute(_DIGEST_ROWS.format(rows="affected a"))
+            self._db.executemany("INSERT INTO package_digests VALUES (?, ?, ?)",
+                                 ((e, p, _package_digest(r)) for e, p, r in rows))
+            return
+        self._db.execute("INSERT OR IGNORE INTO touched SELECT ecosystem, package FROM affected "
+                         "WHERE vuln_id IN (SELECT vuln_id FROM touched_ids)")
+        old = dict(((e, p), d) for e, p, d in self._db.execute(
+            "SELECT d.* FROM touched t JOIN package_digests d USING (ecosystem, package)"))
+        new = {(e, p): _package_digest(r) for e, p, r in self._db.execute(_DIGEST_ROWS.format(
+            rows="touched t JOIN affected a USING (ecosystem, package)"))}
+        if old == new:
+            return
+        self._digests_changed = True
+        self._db.execute("DELETE FROM package_digests WHERE (ecosystem, package) IN (SELECT * FROM touched)")
+        self._db.executemany("INSERT INTO package_digests VALUES (?, ?, ?)", ((e, p, d) for (e, p), d in new.items()))
 
     def abort(self) -> None:
         try:
@@ -182,13 +243,14 @@ class VulnDBWriter:
         if not self.in_place:
             for statement in filter(str.strip, _INDEXES.split(";")):  # executescript would commit
                 self._db.execute(statement)
+        self._package_digests()
         for source in sorted(self._touched):
             self._db.execute("DELETE FROM source_ecosystems WHERE source = ?", (source,))
             self._db.execute("INSERT INTO source_ecosystems SELECT source, ecosystem, count(*) FROM affected "
                              "WHERE source = ? GROUP BY 1, 2", (source,))
         self._db.execute("INSERT OR REPLACE INTO meta VALUES ('built_at', ?)",
                          (datetime.now(UTC).isoformat(timespec="seconds"),))
-        if self._touched or not self.in_place:
+        if self._touched or self._digests_changed or not self.in_place:
             import uuid  # here: only a writer needs it
 
             # matches cached against the old content are stale now (scanning.match_key)
@@ -251,6 +313,18 @@ class VulnDB:
             rows = self._db.execute("SELECT * FROM affected WHERE ecosystem = ? AND package = ?", key).fetchall()
             self._cache[key] = [_affected_from_row(r) for r in rows]
         return self._cache[key]
+
+    def package_digests(self, keys: list[tuple[str, str]]) -> dict[tuple[str, str], str]:
+        """(ecosystem, package) -> digest of what matching it reads; absent: no advisories."""
+        found: dict[tuple[str, str], str] = {}
+        for start in range(0, len(keys), 400):
+            chunk = keys[start:start + 400]
+            values = ",".join("(?,?)" for _ in chunk)
+            flat = [v for key in chunk for v in key]
+            for e, p, d in self._db.execute(f"SELECT * FROM package_digests WHERE (ecosystem, package) IN "
+                                            f"(VALUES {values})", flat):
+                found[(e, p)] = d
+        return found
 
     def info(self, vuln_id: str) -> VulnInfo | None:
         row = self._db.execute("SELECT * FROM vulns WHERE vuln_id = ?", (vuln_id,)).fetchone()

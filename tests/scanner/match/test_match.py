@@ -14,7 +14,7 @@ from layerwatch_scanner.inventory import build_inventory
 from layerwatch_scanner.layers.cache import LayerCache
 from layerwatch_scanner.match.matcher import match_inventory
 from layerwatch_scanner.model import Inventory, OSInfo, Package
-from layerwatch_scanner.scanning import rematch
+from layerwatch_scanner.rematching import rematch
 from layerwatch_scanner.sources import open_source
 from layerwatch_scanner.vex import apply_vex, load_vex
 from layerwatch_scanner.vulndb.records import Affected, Range
@@ -138,11 +138,14 @@ def test_rematch_reports_gained_and_lost_findings(db: Path, tmp_path: Path, site
     inventory = build_inventory(open_source(f"oci-dir:{layout}"), cache=cache)
     empty = tmp_path / "empty.sqlite"
     VulnDBWriter(empty).close()
-    assert rematch(cache, VulnDB.open(empty)) == []  # first match: nothing before, nothing now
-    [diff] = rematch(cache, VulnDB.open(db))  # the feeds "published" vulnerabilities
+    first = rematch(cache, VulnDB.open(empty))
+    assert first.diffs == [] and first.mode == "full"  # first match: nothing before, nothing now
+    published = rematch(cache, VulnDB.open(db))  # the feeds "published" vulnerabilities
+    assert published.mode == "delta" and published.changed_packages > 0
+    [diff] = published.diffs
     assert diff.digest == inventory.digest and {"CVE-2022-48303", "PYSEC-2023-74"} <= {f.id for f in diff.added}
-    assert rematch(cache, VulnDB.open(db)) == []  # nothing changed since
-    [back] = rematch(cache, VulnDB.open(empty))
+    assert rematch(cache, VulnDB.open(db)).diffs == []  # nothing changed since
+    [back] = rematch(cache, VulnDB.open(empty)).diffs
     assert {f.id for f in back.removed} == {f.id for f in diff.added}
 
 
