@@ -91,6 +91,8 @@ def _catalog_layers(source: ImageSource, manifest: ImageManifest, catalogers: li
                       [results[i] for i in range(total)])
     inventory.warnings[:0] = getattr(source, "warnings", [])
     if cache:
+        from .match.ecosystems import package_rows
+
         purls_of(inventory)  # stored with it: reports of a warm rescan read them
-        cache.store_inventory(inventory, version)
+        cache.store_inventory(inventory, version, package_rows(inventory.packages, inventory.os))
     return inventory

@@ -1,41 +1,84 @@
 """Re-match the stored images after a database update, without touching a registry.
 
-Clair's promise: when an advisory changes, know at once which images it affects. The database
-keeps a digest per (ecosystem, package) of what matching reads; the layer cache keeps which
-images hold which packages, and the digests its matches were made with (`key_state`). A
-re-match compares the two and re-decides only the changed packages of the images holding
-them; every other stored match just moves to the new build. Without a usable state (first
-run, another scanner version) every image is matched, each distinct (ecosystem, package,
-version) decided once.
+Clair's promise: when an advisory changes, know at once which images it affects. What an
+image's findings depend on is a set of *decisions* — (ecosystem, package, version, scheme,
+module stream) — that many images share. The layer cache indexes which images hold which
+decisions and remembers each decision's outcome; the database keeps a digest per (ecosystem,
+package) of everything matching reads. A re-match compares the digests with those it last saw,
+re-decides only the decisions of changed packages (every decision, once, when there is no
+usable state: first run, another scanner version), and fans the changed outcomes out to the
+images holding them. Images whose outcomes did not change are not even read.
 """
 
 from __future__ import annotations
 
+import json
 import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from .match.findings import Finding, sort_findings
-from .match.matcher import KEY_SEP, Matcher, PackageKey, extras_of, match_image, package_key
+from .match.ecosystems import Decision, package_rows
+from .match.findings import Finding
+from .match.matcher import Matcher
 from .scanning import match_key
 
 if TYPE_CHECKING:
     from .layers.cache import LayerCache
-    from .model import Inventory
     from .vulndb.store import VulnDB
+
+
+@dataclass(slots=True)
+class _DecisionDiff:
+    """How one decision's outcome changed: hits (as stored in an outcome) gained, lost, altered."""
+
+    version: str
+    added: list[list]
+    removed: list[list]
+    modified: list[list]
+
+    @classmethod
+    def of(cls, decision: Decision, before: str, after: str) -> _DecisionDiff:
+        old = {h[0]: h for h in json.loads(before)[0]}
+        new = {h[0]: h for h in json.loads(after)[0]}
+        return cls(decision[2], [h for i, h in new.items() if i not in old], [h for i, h in old.items() if i not in new],
+                   [h for i, h in new.items() if i in old and h != old[i]])
+
+
+def _finding(hit: list, type_: str, name: str, version: str, layer: str) -> Finding:
+    return Finding(id=hit[0], severity=hit[1], package=name, package_type=type_, version=version,
+                   fixed_version=hit[2], layer=layer, source=hit[3], status=hit[4], kev=hit[5], aliases=hit[6])
+
 
 @dataclass
 class ImageDiff:
+    """What one image gained, lost or saw altered. Findings are made when asked for: a delta
+    that touches every image of a cluster builds ten thousand of these."""
+
     image: str
     digest: str
-    added: list[Finding]
-    removed: list[Finding]
-    modified: list[Finding] = field(default_factory=list)  # same id and package, other fix or severity
+    _parts: list[tuple[_DecisionDiff, str, str, str]] = field(default_factory=list, repr=False)
+
+    def _made(self, which: str) -> list[Finding]:
+        found = [_finding(hit, type_, name, d.version, layer)
+                 for d, type_, name, layer in self._parts for hit in getattr(d, which)]
+        return sorted(found, key=lambda f: (f.id, f.package_type, f.package, f.version, f.layer))
+
+    @property
+    def added(self) -> list[Finding]:
+        return self._made("added")
+
+    @property
+    def removed(self) -> list[Finding]:
+        return self._made("removed")
+
+    @property
+    def modified(self) -> list[Finding]:  # same id and package, another fix, severity or status
+        return self._made("modified")
 
     @property
     def advisories(self) -> list[str]:
         """The ids that made this image's findings change."""
-        return sorted({f.id for f in (*self.added, *self.removed, *self.modified)})
+        return sorted({h[0] for d, *_ in self._parts for h in (*d.added, *d.removed, *d.modified)})
 
 
 @dataclass
@@ -43,93 +86,60 @@ class RematchReport:
     diffs: list[ImageDiff]
     mode: str  # "delta" or "full"
     images: int = 0  # stored images
-    rematched: int = 0  # images whose packages were re-decided
+    rematched: int = 0  # images holding a decision whose outcome changed
     changed_packages: int = 0  # (ecosystem, package) pairs whose advisories changed (delta)
+    decisions: int = 0  # distinct (ecosystem, package, version) decided
     seconds: float = 0.0
 
 
-def _partial_match(matcher: Matcher, inventory: Inventory, previous: list[Finding], extras: dict,
-                   changed: set[PackageKey]) -> tuple[list[Finding], dict]:
-    dirty = [pkg for pkg in inventory.packages if package_key(pkg, inventory) in changed]
-    dirty_ids = {(p.type, p.name, p.version, p.path) for p in dirty}
-    kept = [f for f in previous if (f.package_type, f.package, f.version, f.path) not in dirty_ids]
-    changed_names = {KEY_SEP.join(k) for k in changed}
-    old_keys = extras.get("problem_keys") or []
-    problems = [p for p, k in zip(extras.get("problems", []), old_keys, strict=False) if k not in changed_names]
-    problem_keys = [k for k in old_keys if k not in changed_names]
-    fresh: list[Finding] = []
-    for pkg in dirty:
-        found: list[str] = []
-        fresh.extend(matcher.package(pkg, inventory, found))
-        problems += found
-        problem_keys += [KEY_SEP.join(package_key(pkg, inventory))] * len(found)  # type: ignore[arg-type]
-    findings = sort_findings(kept + matcher.enrich(fresh))
-    return findings, extras_of(inventory, findings, problems, problem_keys)
-
-
-def _diff(inventory: Inventory, before: list[Finding], after: list[Finding]) -> ImageDiff | None:
-    old = {f.key: f for f in before}
-    new = {f.key: f for f in after}
-    added = [f for k, f in new.items() if k not in old]
-    removed = [f for k, f in old.items() if k not in new]
-    modified = [f for k, f in new.items() if k in old and f.to_dict() != old[k].to_dict()]
-    if added or removed or modified:
-        return ImageDiff(inventory.image, inventory.digest, added, removed, modified)
-    return None
+def index_inventories(cache: LayerCache) -> int:
+    """Index the packages of inventories stored before the index existed."""
+    missing = cache.unindexed()
+    for digest in missing:
+        inventory = cache.load_inventory(digest)
+        if inventory is not None:
+            cache.index(digest, package_rows(inventory.packages, inventory.os))
+    return len(missing)
 
 
 def rematch(cache: LayerCache, db: VulnDB, full: bool = False) -> RematchReport:
-    """Bring every stored match up to `db`; the diffs name what each image gained or lost."""
+    """Bring every stored image up to `db`; the diffs name what each image gained or lost."""
     started = time.monotonic()
+    index_inventories(cache)
     build = match_key(db)
-    matcher = Matcher(db)
     state = cache.rematch_build()
-    builds = cache.builds()
-    # a state made by another scanner or catalogers version cannot be trusted: match everything
+    # a state made by another scanner or catalogers version cannot be trusted: decide everything
     delta = bool(state) and not full and state.partition("|")[2] == build.partition("|")[2]
-    changed: set[PackageKey] = set()
-    partial: set[str] = set()
     if delta:
         known = cache.key_state()
         now = db.package_digests(list(known))
-        changed = {k for k, d in known.items() if now.get(k) != d}
-        holding = cache.images_holding(sorted(changed)) if changed else set()
-        partial = {d for d in holding if builds.get(d) == state}
-        whole = [d for d, b in builds.items() if b not in (state, build)]
-        current = [d for d, b in builds.items() if b == build and b != state]  # matched since: keep
+        changed_keys = sorted(k for k, d in known.items() if now.get(k) != d)
+        decisions = cache.decisions_of(changed_keys)
+        digests = {k: now.get(k) for k in changed_keys}
+        before = cache.outcomes(decisions)
     else:
-        whole, current = list(builds), []
-    report = RematchReport([], "delta" if delta else "full", images=len(builds), changed_packages=len(changed))
-    new_keys: set[PackageKey] = set()
-    for digest in sorted(partial) + whole:
-        inventory = cache.load_inventory(digest)
-        if inventory is None:
-            continue
-        stored = cache.cached_match(digest, builds.get(digest, "")) if builds.get(digest) else None
-        previous = [Finding.from_dict(f) for f in (stored[0] if stored else cache.load_match(digest) or [])]
-        keys = None
-        if digest in partial and stored is not None:
-            findings, extras = _partial_match(matcher, inventory, previous, stored[1], changed)
-        else:
-            findings, extras, keys = match_image(matcher, inventory)
-            new_keys.update(keys)
-        cache.store_match(digest, [f.to_dict() for f in findings], build, extras, keys=keys)
-        report.rematched += 1
-        diff = _diff(inventory, previous, findings)
-        if diff:
-            report.diffs.append(diff)
-    if delta:
-        new_keys |= cache.keys_of(current)
-        wanted = sorted(changed | new_keys)
-        cache.save_rematch_state(build, {k: d for k, d in zip(wanted, _digests(db, wanted), strict=True)},
-                                 replace=False)
-    else:
-        wanted = cache.all_keys()
-        cache.save_rematch_state(build, dict(zip(wanted, _digests(db, wanted), strict=True)), replace=True)
-    report.seconds = time.monotonic() - started
-    return report
-
-
-def _digests(db: VulnDB, keys: list[PackageKey]) -> list[str | None]:
-    found = db.package_digests(keys)
-    return [found.get(k) for k in keys]
+        decisions = cache.decisions_of(None)
+        keys = cache.all_keys()
+        found = db.package_digests(keys)
+        digests = {k: found.get(k) for k in keys}
+        changed_keys = []
+        before = cache.outcomes(None)
+    matcher = Matcher(db)
+    after = {d: matcher.outcome(d) for d in decisions}
+    changed = [d for d in decisions if before.get(d) != after[d]]
+    # a decision never decided here before has nothing to compare with: no diff, yet the
+    # images holding it are re-made when read
+    diffs_of = {d: diff for d in changed if d in before
+                and ((diff := _DecisionDiff.of(d, before[d], after[d])).added or diff.removed or diff.modified)}
+    held = cache.holders(changed)
+    names = cache.image_names(sorted(held))
+    diffs = []
+    for image in sorted(held):
+        parts = [(diffs_of[d], type_, name, layer) for d, type_, name, layer in held[image] if d in diffs_of]
+        if parts:
+            diffs.append(ImageDiff(names[image], image, parts))
+    cache.save_rematch(build, {d: after[d] for d in (changed if delta else decisions)}, digests, set(held),
+                       full=not delta)
+    return RematchReport(diffs, "delta" if delta else "full", images=cache.count_inventories(),
+                         rematched=len(held), changed_packages=len(changed_keys), decisions=len(decisions),
+                         seconds=time.monotonic() - started)

@@ -62,14 +62,20 @@ def match(inventory: Inventory, db: VulnDB, cache: LayerCache | None = None,
         problems = list(cached[1].get("problems", []))
         remediation = [LayerAdvice.from_dict(a) for a in cached[1].get("remediation", [])]
     else:
+        from .match.ecosystems import package_rows
         from .match.matcher import Matcher, match_image
 
-        findings, extras, keys = match_image(Matcher(db), inventory)
+        matcher = Matcher(db)
+        findings, extras = match_image(matcher, inventory)
         problems = extras["problems"]
         remediation = [LayerAdvice.from_dict(a) for a in extras["remediation"]]
-        if cache is not None:  # with the packages it holds, for re-matching by delta
-            cache.store_match(inventory.digest, [f.to_dict() for f in findings], key, extras,
-                              keys=keys, digests=db.package_digests(keys))
+        if cache is not None:
+            cache.store_match(inventory.digest, [f.to_dict() for f in findings], key, extras)
+            # what this image's decisions came out as, for the next re-match to compare with
+            decisions = {r[:5] for r in package_rows(inventory.packages, inventory.os)}
+            keys = sorted({d[:2] for d in decisions})
+            digests = db.package_digests(keys)
+            cache.note_decisions({d: matcher.outcome(d) for d in decisions}, {k: digests.get(k) for k in keys})
     meta = db.metadata()
     return ScanResult(inventory, findings, remediation, meta, coverage_for(inventory, db, max_age, meta), problems)
 

@@ -40,17 +40,24 @@ CREATE TABLE IF NOT EXISTS matches (
     build TEXT NOT NULL DEFAULT '',
     extras BLOB
 );
--- (ecosystem, package) -> the images holding it: a changed advisory finds its images here
-CREATE TABLE IF NOT EXISTS package_keys (
-    ecosystem TEXT NOT NULL, package TEXT NOT NULL, image TEXT NOT NULL,
-    PRIMARY KEY (ecosystem, package, image)
+-- what each image holds, as matching looks it up: (ecosystem, package, version, scheme,
+-- module) is a "decision"; a changed advisory finds the images it concerns here
+CREATE TABLE IF NOT EXISTS packages (
+    image TEXT NOT NULL, ecosystem TEXT NOT NULL, package TEXT NOT NULL, version TEXT NOT NULL,
+    scheme TEXT NOT NULL, module TEXT NOT NULL, type TEXT NOT NULL, name TEXT NOT NULL, layer TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS packages_key ON packages (ecosystem, package);
+CREATE INDEX IF NOT EXISTS packages_image ON packages (image);
+CREATE TABLE IF NOT EXISTS indexed (image TEXT PRIMARY KEY) WITHOUT ROWID;
+-- what the advisories said about each decision at the last re-match (JSON), and the database's
+-- digest of each (ecosystem, package) then: an update changed exactly the packages whose
+-- digest now differs
+CREATE TABLE IF NOT EXISTS decisions (
+    ecosystem TEXT NOT NULL, package TEXT NOT NULL, version TEXT NOT NULL, scheme TEXT NOT NULL,
+    module TEXT NOT NULL, outcome TEXT NOT NULL, PRIMARY KEY (ecosystem, package, version, scheme, module)
 ) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS package_keys_image ON package_keys (image);
--- the database's digest of each package as of the last re-match (`rematch_state`): an update
--- changed exactly the packages whose digest now differs
 CREATE TABLE IF NOT EXISTS key_state (
-    ecosystem TEXT NOT NULL, package TEXT NOT NULL, digest TEXT,
-    PRIMARY KEY (ecosystem, package)
+    ecosystem TEXT NOT NULL, package TEXT NOT NULL, digest TEXT, PRIMARY KEY (ecosystem, package)
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS rematch_state (id INTEGER PRIMARY KEY CHECK (id = 0), build TEXT NOT NULL);
 """
@@ -132,8 +139,9 @@ class LayerCache:
             conn.execute("INSERT OR REPLACE INTO layers VALUES (?, ?, ?, ?)",
                          (result.digest, catalogers, _pack(result.to_dict()), time.time()))
 
-    def store_inventory(self, inventory: Inventory, catalogers: str = "") -> None:
-        """`catalogers`: the version of the catalogers that made it (a warm rescan checks it)."""
+    def store_inventory(self, inventory: Inventory, catalogers: str = "", rows: list[tuple] | None = None) -> None:
+        """`catalogers`: the version of the catalogers that made it (a warm rescan checks it);
+        `rows`: its packages as matching looks them up (match.ecosystems.package_rows)."""
         doc = inventory.to_dict()
         doc["catalogers"] = catalogers
         if len(inventory.purls) == len(inventory.packages):
@@ -141,6 +149,14 @@ class LayerCache:
         with self._conn() as conn:
             conn.execute("INSERT OR REPLACE INTO inventories VALUES (?, ?, ?, ?)",
                          (inventory.digest, inventory.image, _pack(doc), time.time()))
+            if rows is not None:
+                self._index(conn, inventory.digest, rows)
+
+    @staticmethod
+    def _index(conn: sqlite3.Connection, digest: str, rows: list[tuple]) -> None:
+        conn.execute("DELETE FROM packages WHERE image = ?", (digest,))
+        conn.executemany("INSERT INTO packages VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", ((digest, *r) for r in rows))
+        conn.execute("INSERT OR IGNORE INTO indexed VALUES (?)", (digest,))
 
     def warm_inventory(self, digest: str, layers: list[str], catalogers: str) -> Inventory | None:
         """The stored inventory of an image when it was made from these layers by these catalogers
@@ -172,67 +188,100 @@ class LayerCache:
             if inv is not None:
                 yield inv
 
-    def store_match(self, digest: str, findings: list[dict], build: str = "", extras: dict | None = None,
-                    keys: list[tuple[str, str]] | None = None, digests: dict | None = None) -> None:
+    def store_match(self, digest: str, findings: list[dict], build: str = "", extras: dict | None = None) -> None:
         """`build`: what the match depends on besides the inventory (database build, scanner);
-        `extras`: what else was derived from it (problems, remediation), reused with it;
-        `keys`: the (ecosystem, package) pairs the image was matched by, and `digests` their
-        database digests (recorded when the match is of the build the re-match state is at)."""
+        `extras`: what else was derived from it (problems, remediation), reused with it."""
         with self._conn() as conn:
             conn.execute("INSERT OR REPLACE INTO matches VALUES (?, ?, ?, ?, ?)",
                          (digest, _pack(findings), time.time(), build, _pack(extras or {})))
-            if keys is not None:
-                conn.execute("DELETE FROM package_keys WHERE image = ?", (digest,))
-                conn.executemany("INSERT OR IGNORE INTO package_keys VALUES (?, ?, ?)",
-                                 ((e, p, digest) for e, p in keys))
-                state = conn.execute("SELECT build FROM rematch_state").fetchone()
-                if digests is not None and state and state[0] == build:
-                    conn.executemany("INSERT OR IGNORE INTO key_state VALUES (?, ?, ?)",
-                                     ((e, p, digests.get((e, p))) for e, p in keys))
 
-    # -- what re-matching by delta reads and writes (match/delta.py) --
+    # -- what re-matching by delta reads and writes (rematching.py) --
+    def unindexed(self) -> list[str]:
+        """Inventories stored before packages were indexed."""
+        return [r[0] for r in self._conn().execute(
+            "SELECT digest FROM inventories WHERE digest NOT IN (SELECT image FROM indexed)")]
+
+    def index(self, digest: str, rows: list[tuple]) -> None:
+        with self._conn() as conn:
+            self._index(conn, digest, rows)
+
+    def note_decisions(self, outcomes: dict[tuple, str], digests: dict[tuple[str, str], str | None]) -> None:
+        """What a scan decided, kept where nothing is known yet (a re-match compares with it)."""
+        with self._conn() as conn:
+            conn.executemany("INSERT OR IGNORE INTO decisions VALUES (?, ?, ?, ?, ?, ?)",
+                             ((*t, o) for t, o in outcomes.items()))
+            conn.executemany("INSERT OR IGNORE INTO key_state VALUES (?, ?, ?)",
+                             ((e, p, d) for (e, p), d in digests.items()))
+
     def rematch_build(self) -> str:
         row = self._conn().execute("SELECT build FROM rematch_state").fetchone()
         return row[0] if row else ""
 
-    def builds(self) -> dict[str, str]:
-        """image digest -> the build its stored match was made with ("" when never matched)."""
-        return dict(self._conn().execute(
-            "SELECT i.digest, ifnull(m.build, '') FROM inventories i LEFT JOIN matches m USING (digest)"))
-
     def key_state(self) -> dict[tuple[str, str], str | None]:
         return {(e, p): d for e, p, d in self._conn().execute("SELECT * FROM key_state")}
 
-    def images_holding(self, keys: list[tuple[str, str]]) -> set[str]:
-        conn = self._conn()
-        found: set[str] = set()
-        for key in keys:
-            found.update(r[0] for r in conn.execute(
-                "SELECT image FROM package_keys WHERE ecosystem = ? AND package = ?", key))
-        return found
-
-    def keys_of(self, images: list[str]) -> set[tuple[str, str]]:
-        conn = self._conn()
-        found: set[tuple[str, str]] = set()
-        for image in images:
-            found.update(conn.execute("SELECT ecosystem, package FROM package_keys WHERE image = ?", (image,)))
-        return found
-
     def all_keys(self) -> list[tuple[str, str]]:
-        return self._conn().execute("SELECT DISTINCT ecosystem, package FROM package_keys ORDER BY 1, 2").fetchall()
+        return self._conn().execute("SELECT DISTINCT ecosystem, package FROM packages ORDER BY 1, 2").fetchall()
 
-    def save_rematch_state(self, build: str, digests: dict[tuple[str, str], str | None], replace: bool) -> None:
-        """Record that every stored match of the previous state's build is now of `build`
-        (what changed has been re-matched), with these package digests (`replace`: the whole
-        state; else an update of the keys given)."""
+    def decisions_of(self, keys: list[tuple[str, str]] | None) -> list[tuple]:
+        """The distinct decisions the images hold, of these packages (None: of all)."""
+        conn = self._conn()
+        if keys is None:
+            return conn.execute("SELECT DISTINCT ecosystem, package, version, scheme, module FROM packages").fetchall()
+        found: set[tuple] = set()
+        for key in keys:
+            found.update(conn.execute("SELECT DISTINCT ecosystem, package, version, scheme, module FROM packages "
+                                      "WHERE ecosystem = ? AND package = ?", key))
+        return sorted(found)
+
+    def outcomes(self, decisions: list[tuple] | None) -> dict[tuple, str]:
+        conn = self._conn()
+        if decisions is None:
+            return {tuple(r[:5]): r[5] for r in conn.execute("SELECT * FROM decisions")}
+        found = {}
+        for d in decisions:
+            row = conn.execute("SELECT outcome FROM decisions WHERE ecosystem = ? AND package = ? AND version = ? "
+                               "AND scheme = ? AND module = ?", d).fetchone()
+            if row:
+                found[d] = row[0]
+        return found
+
+    def holders(self, decisions: list[tuple]) -> dict[str, list[tuple]]:
+        """image -> its packages (decision, type, name, layer) among these decisions."""
+        conn = self._conn()
+        held: dict[str, list[tuple]] = {}
+        for d in decisions:
+            for image, type_, name, layer in conn.execute(
+                    "SELECT image, type, name, layer FROM packages WHERE ecosystem = ? AND package = ? "
+                    "AND version = ? AND scheme = ? AND module = ?", d):
+                held.setdefault(image, []).append((d, type_, name, layer))
+        return held
+
+    def image_names(self, digests: list[str]) -> dict[str, str]:
+        conn = self._conn()
+        return {d: (conn.execute("SELECT image FROM inventories WHERE digest = ?", (d,)).fetchone() or [""])[0]
+                for d in digests}
+
+    def count_inventories(self) -> int:
+        return self._conn().execute("SELECT count(*) FROM inventories").fetchone()[0]
+
+    def save_rematch(self, build: str, outcomes: dict[tuple, str], digests: dict[tuple[str, str], str | None],
+                     affected: set[str], full: bool) -> None:
+        """Record a re-match at `build`: the new outcomes and digests (`full`: the whole state).
+        Stored matches of images it left alone move to `build` (a delta proved them current);
+        those it changed are dropped, to be made again when next read."""
         with self._conn() as conn:
             old = conn.execute("SELECT build FROM rematch_state").fetchone()
-            if old and old[0] != build:
-                conn.execute("UPDATE matches SET build = ? WHERE build = ?", (build, old[0]))
-            if replace:
+            if full:
+                conn.execute("DELETE FROM decisions")
                 conn.execute("DELETE FROM key_state")
+            conn.executemany("INSERT OR REPLACE INTO decisions VALUES (?, ?, ?, ?, ?, ?)",
+                             ((*t, o) for t, o in outcomes.items()))
             conn.executemany("INSERT OR REPLACE INTO key_state VALUES (?, ?, ?)",
                              ((e, p, d) for (e, p), d in digests.items()))
+            conn.executemany("DELETE FROM matches WHERE digest = ?", ((d,) for d in affected))
+            if old and old[0] != build and not full:
+                conn.execute("UPDATE matches SET build = ? WHERE build = ?", (build, old[0]))
             conn.execute("INSERT OR REPLACE INTO rematch_state VALUES (0, ?)", (build,))
 
     def cached_match(self, digest: str, build: str) -> tuple[list[dict], dict] | None:

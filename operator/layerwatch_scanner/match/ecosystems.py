@@ -80,3 +80,22 @@ RESOLVERS: dict[str, Callable[[Package, OSInfo | None], Lookup | None]] = {
 def lookup_for(pkg: Package, os: OSInfo | None) -> Lookup | None:
     resolver = RESOLVERS.get(pkg.type)
     return resolver(pkg, os) if resolver else None
+
+
+Decision = tuple[str, str, str, str, str]  # (ecosystem, package, version, scheme, module stream)
+
+
+def module_of(pkg: Package) -> str:
+    """The module stream an rpm was built for ("" when none): fixes are per stream."""
+    return pkg.metadata.get("modularitylabel", "").rsplit(":", 2)[0]
+
+
+def package_rows(packages: list[Package], os: OSInfo | None) -> list[tuple]:
+    """Each package as matching looks it up: (*decision, type, name, layer)."""
+    rows = []
+    for pkg in packages:
+        lookup = lookup_for(pkg, os)
+        if lookup:
+            ecosystem, name, scheme = lookup
+            rows.append((ecosystem, name, pkg.version, scheme, module_of(pkg), pkg.type, pkg.name, pkg.layer))
+    return rows

@@ -7,6 +7,7 @@ with the ecosystem's own scheme.
 from __future__ import annotations
 
 import functools
+import json
 from dataclasses import dataclass
 
 from layerwatch_api.severity import Severity
@@ -15,9 +16,9 @@ from ..model import Inventory, Package
 from ..purl import purl_for
 from ..vulndb.records import STATUS_FIXED, STATUS_NOT_AFFECTED, Affected
 from ..vulndb.store import VulnDB
-from .ecosystems import lookup_for
-from .remediation import remediate
+from .ecosystems import Decision, lookup_for, module_of
 from .findings import Finding, sort_findings
+from .remediation import remediate
 from .versions import compare, is_valid
 
 # When two feeds report the same id for the same package, the distribution's own word wins.
@@ -67,15 +68,6 @@ class _Decision:
     installed_valid: bool
 
 
-PackageKey = tuple[str, str]  # (ecosystem, package): what the database is queried by
-KEY_SEP = "\x1f"  # joins a PackageKey where a string is stored
-
-
-def package_key(pkg: Package, inventory: Inventory) -> PackageKey | None:
-    lookup = lookup_for(pkg, inventory.os)
-    return (lookup[0], lookup[1]) if lookup else None
-
-
 class Matcher:
     """Matches packages against one database, remembering each decision and each id's
     enrichment for as long as it lives (one scan, or one re-match of every cached image)."""
@@ -116,8 +108,7 @@ class Matcher:
         if lookup is None:
             return []
         ecosystem, name, scheme = lookup
-        decision = self._decide(ecosystem, name, scheme, pkg.version,
-                                pkg.metadata.get("modularitylabel", "").rsplit(":", 2)[0])
+        decision = self._decide(ecosystem, name, scheme, pkg.version, module_of(pkg))
         if problems is not None:
             if decision.installed_valid:  # the advisory's version is the unreadable one
                 problems.extend(f"{record.vuln_id} ({record.source}) for {pkg.type} package {pkg.name} "
@@ -136,13 +127,35 @@ class Matcher:
                         source_package=name)
                 for record, fixed in decision.hits]
 
-    def enrich(self, findings: list[Finding]) -> list[Finding]:
-        """CVSS, KEV, EPSS and aliases of each id; the severity shown; worst first."""
-        missing = [f.id for f in findings if f.id not in self._infos]
+    def outcome(self, decision: Decision) -> str:
+        """What the advisories say about one decision, as the images holding it would show it
+        (ids, severity, fix, status, KEV, aliases; and what could not be decided), as JSON:
+        two outcomes are equal exactly when the findings they make are."""
+        ecosystem, name, version, scheme, module = decision
+        d = self._decide(ecosystem, name, scheme, version, module)
+        self._load_infos([r.vuln_id for r, _ in d.hits])
+        hits = []
+        for record, fixed in d.hits:
+            info = self._infos.get(record.vuln_id)
+            cvss = info.cvss_severity if info else ""
+            severity = Severity.parse(record.severity or cvss).value if (record.severity or cvss) \
+                else Severity.UNKNOWN.value
+            aliases = sorted(set(record.aliases) | set(info.aliases if info else ()) - {record.vuln_id})
+            hits.append([record.vuln_id, severity, fixed, record.source, STATUS_FIXED if fixed else record.status,
+                         bool(info and info.kev), aliases])
+        undecided = sorted([r.vuln_id, r.source, why] for r, why in d.undecided)
+        return json.dumps([sorted(hits), undecided, d.installed_valid], separators=(",", ":"))
+
+    def _load_infos(self, ids: list[str]) -> None:
+        missing = [i for i in ids if i not in self._infos]
         if missing:
             found = self.db.infos(missing)
             for vuln_id in missing:
                 self._infos[vuln_id] = found.get(vuln_id)
+
+    def enrich(self, findings: list[Finding]) -> list[Finding]:
+        """CVSS, KEV, EPSS and aliases of each id; the severity shown; worst first."""
+        self._load_infos([f.id for f in findings])
         for finding in findings:
             info = self._infos.get(finding.id)
             if info:
@@ -161,29 +174,11 @@ class Matcher:
         return self.enrich(findings)
 
 
-def match_image(matcher: Matcher, inventory: Inventory) -> tuple[list[Finding], dict, list[PackageKey]]:
-    """(findings, extras to store, package keys) of one image; problems remember their package
-    so that a later partial re-match can replace exactly theirs."""
-    findings: list[Finding] = []
+def match_image(matcher: Matcher, inventory: Inventory) -> tuple[list[Finding], dict]:
+    """(findings, extras to store: problems and remediation) of one image."""
     problems: list[str] = []
-    problem_keys: list[str] = []
-    keys: set[PackageKey] = set()
-    for pkg in inventory.packages:
-        key = package_key(pkg, inventory)
-        if key is None:
-            continue
-        keys.add(key)
-        found: list[str] = []
-        findings.extend(matcher.package(pkg, inventory, found))
-        problems += found
-        problem_keys += [KEY_SEP.join(key)] * len(found)
-    findings = matcher.enrich(findings)
-    return findings, extras_of(inventory, findings, problems, problem_keys), sorted(keys)
-
-
-def extras_of(inventory: Inventory, findings: list[Finding], problems: list[str], problem_keys: list[str]) -> dict:
-    return {"problems": problems, "problem_keys": problem_keys,
-            "remediation": [a.to_dict() for a in remediate(inventory, findings)]}
+    findings = matcher.inventory(inventory, problems)
+    return findings, {"problems": problems, "remediation": [a.to_dict() for a in remediate(inventory, findings)]}
 
 
 def match_package(pkg: Package, inventory: Inventory, db: VulnDB, problems: list[str] | None = None) -> list[Finding]:

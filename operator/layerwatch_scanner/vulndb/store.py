@@ -86,12 +86,12 @@ _INSERT_AFFECTED = "INSERT INTO affected VALUES (?,?,?,?,?,?,?,?,?,?,?,?)"
 # enrichment that shows in findings (CVSS severity when the vendor gives none, aliases, KEV).
 # EPSS is left out on purpose: its daily re-scoring would otherwise mark every package changed.
 _ROW_SEP = "\x1e"
-_DIGEST_ROWS = f"""
+_DIGEST_ROWS = """
 SELECT a.ecosystem, a.package, group_concat(
     a.vuln_id || x'1f' || a.source || x'1f' || a.status || x'1f' || a.ranges || x'1f' || a.versions || x'1f' ||
     a.severity || x'1f' || a.aliases || x'1f' || a.module || x'1f' || ifnull(v.cvss_severity, '') || x'1f' ||
     ifnull(v.aliases, '') || x'1f' || ifnull(v.kev, ''), x'1e')
-FROM {{rows}} LEFT JOIN vulns v USING (vuln_id) GROUP BY a.ecosystem, a.package
+FROM {rows} LEFT JOIN vulns v USING (vuln_id) GROUP BY a.ecosystem, a.package
 """
 _DIGEST_FIELDS = ("cvss_severity", "aliases", "kev")  # of VulnInfo, as above
 
