@@ -25,14 +25,16 @@ from prometheus_client import start_http_server
 
 from .metrics import OperatorMetrics
 from .pods import pod_images, workload_of
-from .queue import ScanQueue
+from .queue import NEW, RESCAN, ScanQueue
 from .scanner_port import SCANNER_IDENTITY, PullAuth, ScannerPort, dockerconfig_from_secret
+from .scans import ScanIndex
 from .settings import OperatorSettings
 from .status import failed_status, now, phase_for, scanned_status
 from .usage import UsageIndex, label_patch
 
 log = logging.getLogger("layerwatch.operator")
 UNUSED_SINCE = "layerwatch.dev/unused-since"
+LOOKUP_TTL = 300.0  # pull secrets and owners change rarely; a pod event must not re-read them
 
 
 class State:
@@ -48,9 +50,14 @@ class State:
     apps: k8s.AppsV1Api
     batch: k8s.BatchV1Api
     auth: dict[str, PullAuth]  # ImageScan name -> pull secrets of a pod that runs it
+    scans: ScanIndex  # every ImageScan, a few fields each, from the ImageScan watch
+    pull_auth: dict[tuple, tuple[PullAuth, float]]  # (namespace, account, secrets) -> (auth, until)
+    owners: dict[tuple[str, str, str], tuple[list, float]]  # (kind, namespace, name) -> (ownerReferences, until)
+    created: set[str]  # ImageScans this process created (before their watch event arrives)
     tasks: list[asyncio.Task]
     db_ready: asyncio.Event
     refresh_now: asyncio.Event  # a scan needs a source the database lacks: fetch it soon
+    coverage_fingerprint: str = ""  # of the database's sources, at the last re-match
     pods_listed: bool = False
 
 
@@ -59,7 +66,12 @@ STATE = State()
 
 # -- Kubernetes API helpers (sync client, run in threads) ------------------------------------------
 
+def _api(verb: str) -> None:
+    STATE.metrics.api_requests.labels(verb).inc()
+
+
 def _get_scan(name: str) -> dict | None:
+    _api("get")
     try:
         return STATE.custom.get_cluster_custom_object(GROUP, VERSION, IMAGESCAN_PLURAL, name)
     except ApiException as exc:
@@ -69,6 +81,7 @@ def _get_scan(name: str) -> dict | None:
 
 
 def _patch_scan(name: str, body: dict, status: bool = False) -> None:
+    _api("patch")
     try:
         if status:
             STATE.custom.patch_cluster_custom_object_status(GROUP, VERSION, IMAGESCAN_PLURAL, name, body)
@@ -83,6 +96,7 @@ def _ensure_scan(name: str, image: str, digest: str) -> None:
     body = {"apiVersion": f"{GROUP}/{VERSION}", "kind": "ImageScan",
             "metadata": {"name": name, "labels": {"app.kubernetes.io/managed-by": "layerwatch"}},
             "spec": {"image": image.partition("@")[0] if digest else image, "digest": digest}}
+    _api("create")
     try:
         STATE.custom.create_cluster_custom_object(GROUP, VERSION, IMAGESCAN_PLURAL, body)
     except ApiException as exc:
@@ -91,6 +105,19 @@ def _ensure_scan(name: str, image: str, digest: str) -> None:
 
 
 def _owner(kind: str, namespace: str, name: str) -> dict | None:
+    """An owner's ownerReferences, remembered: every pod of a ReplicaSet names the same one."""
+    key = (kind, namespace, name)
+    cached = STATE.owners.get(key)
+    if cached and cached[1] > time.monotonic():
+        return {"metadata": {"ownerReferences": cached[0]}}
+    found = _read_owner(kind, namespace, name)
+    refs = ((found or {}).get("metadata") or {}).get("ownerReferences") or []
+    STATE.owners[key] = (refs, time.monotonic() + LOOKUP_TTL)
+    return found and {"metadata": {"ownerReferences": refs}}
+
+
+def _read_owner(kind: str, namespace: str, name: str) -> dict | None:
+    _api("get")
     readers = {"ReplicaSet": STATE.apps.read_namespaced_replica_set, "Deployment": STATE.apps.read_namespaced_deployment,
                "StatefulSet": STATE.apps.read_namespaced_stateful_set, "DaemonSet": STATE.apps.read_namespaced_daemon_set,
                "Job": STATE.batch.read_namespaced_job, "CronJob": STATE.batch.read_namespaced_cron_job}
@@ -101,10 +128,28 @@ def _owner(kind: str, namespace: str, name: str) -> dict | None:
         return None
 
 
+def _auth_key(pod: dict) -> tuple:
+    names = tuple(s.get("name") or "" for s in (pod["spec"].get("imagePullSecrets") or []))
+    return pod["metadata"]["namespace"], pod["spec"].get("serviceAccountName") or "default", names
+
+
 def _pull_auth(pod: dict) -> PullAuth:
+    """The pull secrets of the pod and its service account, shared by every pod that names the
+    same ones (a rollout of 1,000 pods reads them once)."""
+    key = _auth_key(pod)
+    cached = STATE.pull_auth.get(key)
+    if cached and cached[1] > time.monotonic():
+        return cached[0]
+    auth = _read_pull_auth(pod)
+    STATE.pull_auth[key] = (auth, time.monotonic() + LOOKUP_TTL)
+    return auth
+
+
+def _read_pull_auth(pod: dict) -> PullAuth:
     namespace = pod["metadata"]["namespace"]
     names = [s.get("name") for s in (pod["spec"].get("imagePullSecrets") or [])]
     sa = pod["spec"].get("serviceAccountName") or "default"
+    _api("get")
     try:
         account = STATE.core.read_namespaced_service_account(sa, namespace)
         names += [s.name for s in (account.image_pull_secrets or [])]
@@ -112,6 +157,7 @@ def _pull_auth(pod: dict) -> PullAuth:
         pass
     configs = []
     for name in dict.fromkeys(n for n in names if n):
+        _api("get")
         try:
             secret = k8s.ApiClient().sanitize_for_serialization(STATE.core.read_namespaced_secret(name, namespace))
         except ApiException as exc:
@@ -131,6 +177,7 @@ def _event(scan: dict, reason: str, message: str, type_: str = "Warning") -> Non
                                               name=scan["metadata"]["name"], uid=scan["metadata"].get("uid")),
         reason=reason, message=message[:1000], type=type_, first_timestamp=when, last_timestamp=when, count=1,
         source=k8s.V1EventSource(component="layerwatch-operator"))
+    _api("create")
     try:
         STATE.core.create_namespaced_event("default", body)
     except ApiException as exc:
@@ -163,6 +210,7 @@ async def startup(settings: kopf.OperatorSettings, **_: Any) -> None:
     STATE.custom, STATE.core = k8s.CustomObjectsApi(), k8s.CoreV1Api()
     STATE.apps, STATE.batch = k8s.AppsV1Api(), k8s.BatchV1Api()
     STATE.auth = {}
+    STATE.scans, STATE.pull_auth, STATE.owners, STATE.created = ScanIndex(), {}, {}, set()
     STATE.db_ready = asyncio.Event()
     STATE.refresh_now = asyncio.Event()
     STATE.queue = ScanQueue(_scan_one, STATE.settings.scan_concurrency, STATE.metrics)
@@ -186,47 +234,63 @@ def _watched(namespace: str) -> bool:
 
 @kopf.on.event("", "v1", "pods")
 async def pod_event(event: dict, body: kopf.Body, **_: Any) -> None:
-    pod = dict(body)
-    meta = pod.get("metadata") or {}
+    """A pod event costs nothing when the pod is known with the same images; otherwise pull
+    secrets, owners and tag digests come from shared caches, and an ImageScan is created only
+    when none exists: a rollout of 1,000 pods of one image is one create and one scan."""
+    STATE.metrics.pod_events.inc()
+    meta = body.get("metadata") or {}
     uid, namespace = meta.get("uid", ""), meta.get("namespace", "")
     if event.get("type") == "DELETED" or meta.get("deletionTimestamp"):
         STATE.usage.remove_pod(uid)
         return
     if not _watched(namespace):
         return
+    images = tuple(pod_images(body))
+    if STATE.usage.known(uid, images):
+        return
+    pod = {"metadata": {"name": meta.get("name"), "namespace": namespace,
+                        "ownerReferences": list(meta.get("ownerReferences") or [])},
+           "spec": {"imagePullSecrets": list(body.get("spec", {}).get("imagePullSecrets") or []),
+                    "serviceAccountName": body.get("spec", {}).get("serviceAccountName")}}
     names = set()
     auth: PullAuth | None = None
-    for img in pod_images(pod):
+    for img in images:
         digest = img.digest
         if not digest:
             auth = auth or await asyncio.to_thread(_pull_auth, pod)
             try:
-                digest = await asyncio.to_thread(STATE.port.resolve, img.image, auth)
+                digest = await asyncio.to_thread(STATE.port.resolve, img.image, auth, _auth_key(pod))
             except Exception as exc:  # the ImageScan still appears; its scan reports the failure
                 log.warning("cannot resolve %s for pod %s/%s: %s", img.image, namespace, meta.get("name"), exc)
         name = imagescan_name(img.image, digest)
         names.add(name)
         if name not in STATE.auth:
             STATE.auth[name] = auth or await asyncio.to_thread(_pull_auth, pod)
-        await asyncio.to_thread(_ensure_scan, name, img.image, digest)
+        if name not in STATE.scans and name not in STATE.created:
+            await asyncio.to_thread(_ensure_scan, name, img.image, digest)
+            STATE.created.add(name)
     workload = await asyncio.to_thread(workload_of, pod, _owner)
-    STATE.usage.set_pod(uid, namespace, workload, names)
+    STATE.usage.set_pod(uid, namespace, workload, names, images)
 
 
 # -- ImageScans -> scans -------------------------------------------------------------------------
 
 @kopf.on.event(GROUP, VERSION, IMAGESCAN_PLURAL)
 async def imagescan_event(event: dict, body: kopf.Body, **_: Any) -> None:
-    if event.get("type") == "DELETED":
-        return
-    status = body.get("status") or {}
     name = body["metadata"]["name"]
-    phase = status.get("phase")
-    if phase in ("Scanned", "Incomplete") and status.get("scannerVersion") == SCANNER_IDENTITY:
-        return  # an Incomplete scan is re-evaluated by the re-match after each feed refresh
-    if phase == "Failed" and not STATE.queue.due(name):
+    if event.get("type") == "DELETED":
+        STATE.scans.remove(name)
+        STATE.created.discard(name)
         return
-    STATE.queue.submit(name)
+    entry = STATE.scans.update(name, body)
+    STATE.created.discard(name)
+    if entry.phase in ("Scanned", "Incomplete") and entry.scanner == SCANNER_IDENTITY:
+        return  # an Incomplete scan is re-evaluated by the re-match after each feed refresh
+    if entry.phase == "Failed" and not STATE.queue.due(name):
+        return
+    if entry.phase == "Scanning" and STATE.queue.queued(name):
+        return
+    STATE.queue.submit(name, RESCAN if entry.phase in ("Scanned", "Incomplete") else NEW)
 
 
 async def _scan_one(name: str) -> float | None:
@@ -265,11 +329,6 @@ async def _scan_one(name: str) -> float | None:
 
 
 # -- timers --------------------------------------------------------------------------------------
-
-async def _list_scans() -> list[dict]:
-    listing = await asyncio.to_thread(STATE.custom.list_cluster_custom_object, GROUP, VERSION, IMAGESCAN_PLURAL)
-    return listing.get("items") or []
-
 
 async def _refresh_loop() -> None:
     """Feeds on a timer (and at start-up when the DB is missing or stale), then re-match every
@@ -314,27 +373,46 @@ async def _next_refresh() -> None:
 
 
 async def _rematch_all() -> None:
-    for scan in await _list_scans():
-        name, digest = scan["metadata"]["name"], scan["spec"].get("digest", "")
-        phase = (scan.get("status") or {}).get("phase")
-        if not digest or phase not in ("Scanned", "Incomplete"):
+    """After a database update: re-match by delta (only packages whose advisories changed), patch
+    only the ImageScans whose findings changed, and name the advisories that changed them."""
+    started = time.monotonic()
+    report = await asyncio.to_thread(STATE.port.rematch_all)
+    by_digest = STATE.scans.by_digest()
+    todo: dict[str, list[str]] = {}  # ImageScan -> advisories that changed it
+    for diff in report.diffs:
+        for name in by_digest.get(diff.digest, []):
+            todo[name] = diff.advisories
+    fingerprint = await asyncio.to_thread(STATE.port.coverage_fingerprint)
+    coverage_changed = fingerprint != STATE.coverage_fingerprint
+    STATE.coverage_fingerprint = fingerprint
+    for name, entry in list(STATE.scans.entries.items()):
+        if entry.phase == "Incomplete" or (coverage_changed and entry.phase == "Scanned"):
+            todo.setdefault(name, [])  # coverage may have changed: re-evaluated below
+    for name, advisories in todo.items():
+        entry = STATE.scans.entries.get(name)
+        if entry is None or not entry.digest or entry.phase not in ("Scanned", "Incomplete"):
             continue
-        before = STATE.port.previous_ids(digest)
-        matched = await asyncio.to_thread(STATE.port.rematch, digest)
+        matched = await asyncio.to_thread(STATE.port.rematch, entry.digest)
         if matched is None:  # scanned by another operator instance's cache: rescan to fill ours
-            STATE.queue.submit(name)
+            STATE.queue.submit(name, RESCAN)
             continue
-        findings = matched.findings
-        if {f.id for f in findings} == before and phase_for(matched.coverage) == phase:
+        if not advisories and phase_for(matched.coverage) == entry.phase:
             continue
-        status = scanned_status(matched.inventory, findings, matched.database, STATE.settings.max_findings,
-                                scanned_at=scan["status"].get("scannedAt"), scanner_version=SCANNER_IDENTITY,
+        status = scanned_status(matched.inventory, matched.findings, matched.database, STATE.settings.max_findings,
+                                scanned_at=entry.scanned_at or None, scanner_version=SCANNER_IDENTITY,
                                 coverage=matched.coverage)
         await asyncio.to_thread(_patch_scan, name, {"status": status}, True)
-        new = sorted({f.id for f in findings if f.id not in before and f.rank >= Severity.HIGH.rank})
-        if new and name in STATE.usage.running():
+        high = {f.id for f in matched.findings if f.rank >= Severity.HIGH.rank}
+        new = sorted(a for a in advisories if a in high)
+        if new and STATE.usage.is_running(name):
+            scan = {"metadata": {"name": name, "uid": None}}
             await asyncio.to_thread(_event, scan, "NewVulnerabilities",
-                                    f"{len(new)} new Critical/High: {', '.join(new[:20])}")
+                                    f"{len(new)} new or changed Critical/High after the feed refresh: "
+                                    f"{', '.join(new[:20])}")
+    STATE.metrics.rematch_seconds.set(time.monotonic() - started)
+    log.info("re-match (%s): %d of %d images changed, %d packages changed, %d ImageScans patched in %.2f s",
+             report.mode, len(report.diffs), report.images, report.changed_packages, len(todo),
+             time.monotonic() - started)
 
 
 async def _usage_loop() -> None:
@@ -356,10 +434,7 @@ async def _usage_loop() -> None:
             except ApiException as exc:
                 log.warning("usage patch of %s failed: %s", name, exc.reason)
                 STATE.usage.dirty.add(name)
-        try:
-            STATE.metrics.observe_scans(await _list_scans(), STATE.usage.running())
-        except ApiException as exc:
-            log.warning("listing ImageScans for metrics failed: %s", exc.reason)
+        STATE.metrics.observe_scans(STATE.scans.entries, STATE.usage.running())
 
 
 async def _gc_loop() -> None:
@@ -367,12 +442,10 @@ async def _gc_loop() -> None:
     await asyncio.sleep(min(STATE.settings.gc_interval, 30))  # let the pod listing fill the usage index
     while True:
         running = STATE.usage.running()
-        for scan in await _list_scans():
-            name = scan["metadata"]["name"]
-            annotations = scan["metadata"].get("annotations") or {}
+        for name, entry in list(STATE.scans.entries.items()):
             if name in running:
                 continue
-            since = annotations.get(UNUSED_SINCE)
+            since = entry.unused_since
             if since is None:
                 await asyncio.to_thread(_patch_scan, name, {"metadata": {"annotations": {UNUSED_SINCE: now()}}})
             elif (dt.datetime.now(dt.UTC) - dt.datetime.fromisoformat(since.replace("Z", "+00:00"))).total_seconds() \

@@ -21,27 +21,27 @@ class OperatorMetrics:
                                   buckets=(0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600))
         self.queue_depth = Gauge(names.SCAN_QUEUE_DEPTH, "Scans waiting or running", registry=r)
         self.errors = Counter(names.SCAN_ERRORS.removesuffix("_total"), "Scan errors", ["reason"], registry=r)
+        self.api_requests = Counter(names.API_REQUESTS.removesuffix("_total"), "Kubernetes API requests",
+                                    ["verb"], registry=r)
+        self.pod_events = Counter(names.POD_EVENTS.removesuffix("_total"), "Pod watch events handled", registry=r)
+        self.rematch_seconds = Gauge(names.REMATCH_DURATION, "Last re-match: end of the database update to the "
+                                     "last ImageScan patched", registry=r)
         self.db_age = Gauge(names.VULNDB_AGE, "Age of the vulnerability database", registry=r)
         self.feed_success = Gauge(names.FEED_LAST_SUCCESS, "Last successful update per feed", ["source"], registry=r)
         self.db_built_at = 0.0
         self.db_age.set_function(lambda: time.time() - self.db_built_at if self.db_built_at else 0.0)
 
-    def observe_scans(self, scans: list[dict], running: set[str]) -> None:
-        """Recompute the gauges from the ImageScans (cheap: a few thousand objects at most)."""
+    def observe_scans(self, scans: dict, running: set[str]) -> None:
+        """Recompute the gauges from the ImageScan index (scans.ScanIndex.entries)."""
         phases: dict[str, int] = {p: 0 for p in ("Pending", "Scanning", "Scanned", "Incomplete", "Failed")}
         counts: dict[tuple[str, str], int] = {}
         images: dict[tuple[str, str], int] = {}
-        for scan in scans:
-            status = scan.get("status") or {}
-            phases[status.get("phase") or "Pending"] = phases.get(status.get("phase") or "Pending", 0) + 1
-            if scan["metadata"]["name"] not in running:
+        for name, entry in scans.items():
+            phases[entry.phase] = phases.get(entry.phase, 0) + 1
+            if name not in running:
                 continue
-            seen: set[tuple[str, str]] = set()
-            for v in status.get("vulnerabilities") or []:
-                key = (Severity.parse(v.get("severity")).value, "true" if v.get("fixedVersion") else "false")
-                counts[key] = counts.get(key, 0) + 1
-                seen.add(key)
-            for key in seen:
+            for key, n in entry.counts.items():
+                counts[key] = counts.get(key, 0) + n
                 images[key] = images.get(key, 0) + 1
         for phase, n in phases.items():
             self.images.labels(phase).set(n)

@@ -1,4 +1,6 @@
-"""The scan queue: bounded concurrency, in-flight dedupe, retries with exponential backoff."""
+"""The scan queue: bounded concurrency, in-flight dedupe, retries with exponential backoff, and
+priorities: images never scanned come first, rescans (a new scanner) next, retries last, so a
+churning cluster or a failing registry never starves the images that have no report at all."""
 
 from __future__ import annotations
 
@@ -9,6 +11,7 @@ from collections.abc import Awaitable, Callable
 
 log = logging.getLogger(__name__)
 BASE_DELAY, MAX_DELAY = 30.0, 3600.0
+NEW, RESCAN, RETRY = 0, 1, 2  # priorities, lowest first
 
 
 class ScanQueue:
@@ -17,19 +20,24 @@ class ScanQueue:
     def __init__(self, scan: Callable[[str], Awaitable[float | None]], concurrency: int, metrics=None):  # noqa: ANN001
         self._scan = scan
         self._concurrency = concurrency
-        self._queue: asyncio.Queue[str] = asyncio.Queue()
+        self._queue: asyncio.PriorityQueue[tuple[int, int, str]] = asyncio.PriorityQueue()
+        self._seq = 0  # first come, first served within a priority
         self._queued: set[str] = set()  # waiting or running: submitting again is a no-op
         self._attempts: dict[str, int] = {}
         self._not_before: dict[str, float] = {}
         self._metrics = metrics
 
-    def submit(self, name: str) -> bool:
+    def submit(self, name: str, priority: int = NEW) -> bool:
         if name in self._queued:
             return False
         self._queued.add(name)
-        self._queue.put_nowait(name)
+        self._seq += 1
+        self._queue.put_nowait((priority, self._seq, name))
         self._depth()
         return True
+
+    def queued(self, name: str) -> bool:
+        return name in self._queued
 
     def due(self, name: str) -> bool:
         return time.monotonic() >= self._not_before.get(name, 0.0)
@@ -60,7 +68,7 @@ class ScanQueue:
 
     async def _worker(self) -> None:
         while True:
-            name = await self._queue.get()
+            _, _, name = await self._queue.get()
             try:
                 retry = await self._scan(name)
             except Exception as exc:  # a bug in one scan must not stop the worker
@@ -73,4 +81,4 @@ class ScanQueue:
                 self._attempts.pop(name, None)
                 self._not_before.pop(name, None)
             else:
-                asyncio.get_running_loop().call_later(retry, self.submit, name)
+                asyncio.get_running_loop().call_later(retry, self.submit, name, RETRY)

@@ -14,7 +14,8 @@ from layerwatch_scanner.catalog import catalogers_version
 from layerwatch_scanner.config import feed_urls
 from layerwatch_scanner.errors import LayerwatchError
 from layerwatch_scanner.layers.cache import LayerCache
-from layerwatch_scanner.match.coverage import sources_needed
+from layerwatch_scanner.match.coverage import DEFAULT_MAX_AGE, WARN_AGE, sources_needed
+from layerwatch_scanner.rematching import RematchReport, rematch
 from layerwatch_scanner.scanning import ScanResult, match, scan_image
 from layerwatch_scanner.sources.options import SourceOptions
 from layerwatch_scanner.sources.registry import resolve
@@ -63,7 +64,7 @@ class ScannerPort:
         Path(settings.cache_dir).mkdir(parents=True, exist_ok=True)
         self.cache = LayerCache(settings.layer_cache)
         self.workdir = Path(tempfile.mkdtemp(prefix="layerwatch-operator-"))
-        self._resolved: dict[str, tuple[str, float]] = {}
+        self._resolved: dict[tuple, tuple[str, float]] = {}
 
     def options(self, auth: PullAuth | None) -> SourceOptions:
         return SourceOptions(insecure_registries=self.settings.insecure_registries,
@@ -71,14 +72,15 @@ class ScannerPort:
                              deny_hosts=self.settings.registry_deny_hosts,
                              docker_config=auth.merged_file(self.workdir) if auth else None)
 
-    def resolve(self, image: str, auth: PullAuth | None) -> str:
-        """Tag -> digest, remembered for a few minutes: every event of a pod without an imageID
-        would otherwise ask the registry again."""
-        cached = self._resolved.get(image)
+    def resolve(self, image: str, auth: PullAuth | None, auth_key: tuple = ()) -> str:
+        """Tag -> digest, once per (image reference, pull secrets) for a few minutes and shared by
+        every pod that uses it: pods without an imageID would otherwise each ask the registry."""
+        key = (image, auth_key)
+        cached = self._resolved.get(key)
         if cached and cached[1] > time.monotonic():
             return cached[0]
         digest = resolve(image, self.options(auth))
-        self._resolved[image] = (digest, time.monotonic() + RESOLVE_TTL)
+        self._resolved[key] = (digest, time.monotonic() + RESOLVE_TTL)
         return digest
 
     def scan(self, image: str, digest: str, auth: PullAuth | None) -> ScanResult:
@@ -141,5 +143,29 @@ class ScannerPort:
         finally:
             db.close()
 
-    def previous_ids(self, digest: str) -> set[str]:
-        return {f["id"] for f in self.cache.load_match(digest) or []}
+    def rematch_all(self) -> RematchReport:
+        """Every cached image against the database now in place: only what changed is re-decided."""
+        db = VulnDB.open(self.settings.vulndb)
+        try:
+            return rematch(self.cache, db)
+        finally:
+            db.close()
+
+    def coverage_fingerprint(self) -> str:
+        """Changes when an image's coverage may have (sources held per ecosystem, their age)."""
+        db = VulnDB.open(self.settings.vulndb)
+        try:
+            meta = db.metadata()
+            ages = {n: time.time() - _timestamp(s.last_success) if s.last_success else float("inf")
+                    for n, s in meta.sources.items()}
+            stale = sorted((n, age > WARN_AGE.total_seconds(), age > DEFAULT_MAX_AGE.total_seconds())
+                           for n, age in ages.items())
+            return json.dumps([db.sources_by_ecosystem(), stale], sort_keys=True)
+        finally:
+            db.close()
+
+
+def _timestamp(value: str) -> float:
+    import datetime as dt
+
+    return dt.datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()

@@ -56,7 +56,12 @@ class ImageDiff:
 
     image: str
     digest: str
-    _parts: list[tuple[_DecisionDiff, str, str, str]] = field(default_factory=list, repr=False)
+    _held: list[tuple[int, str, str, str]] = field(default_factory=list, repr=False)  # (decision, type, name, layer)
+    _diffs: dict[int, _DecisionDiff] = field(default_factory=dict, repr=False)
+
+    @property
+    def _parts(self) -> list[tuple[_DecisionDiff, str, str, str]]:
+        return [(self._diffs[i], type_, name, layer) for i, type_, name, layer in self._held if i in self._diffs]
 
     def _made(self, which: str) -> list[Finding]:
         found = [_finding(hit, type_, name, d.version, layer)
@@ -78,7 +83,12 @@ class ImageDiff:
     @property
     def advisories(self) -> list[str]:
         """The ids that made this image's findings change."""
-        return sorted({h[0] for d, *_ in self._parts for h in (*d.added, *d.removed, *d.modified)})
+        ids: set[str] = set()
+        for i in {i for i, *_ in self._held}:
+            d = self._diffs.get(i)
+            if d:
+                ids.update(h[0] for h in (*d.added, *d.removed, *d.modified))
+        return sorted(ids)
 
 
 @dataclass
@@ -129,15 +139,13 @@ def rematch(cache: LayerCache, db: VulnDB, full: bool = False) -> RematchReport:
     changed = [d for d in decisions if before.get(d) != after[d]]
     # a decision never decided here before has nothing to compare with: no diff, yet the
     # images holding it are re-made when read
-    diffs_of = {d: diff for d in changed if d in before
+    diffs_of = {i: diff for i, d in enumerate(changed) if d in before
                 and ((diff := _DecisionDiff.of(d, before[d], after[d])).added or diff.removed or diff.modified)}
     held = cache.holders(changed)
     names = cache.image_names(sorted(held))
-    diffs = []
-    for image in sorted(held):
-        parts = [(diffs_of[d], type_, name, layer) for d, type_, name, layer in held[image] if d in diffs_of]
-        if parts:
-            diffs.append(ImageDiff(names[image], image, parts))
+    # an image is in the diffs when one of its changed decisions changed findings
+    diffs = [ImageDiff(names[image], image, rows, diffs_of) for image, rows in sorted(held.items())
+             if not diffs_of.keys().isdisjoint(i for i, *_ in rows)] if diffs_of else []
     cache.save_rematch(build, {d: after[d] for d in (changed if delta else decisions)}, digests, set(held),
                        full=not delta)
     return RematchReport(diffs, "delta" if delta else "full", images=cache.count_inventories(),

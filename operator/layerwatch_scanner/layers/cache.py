@@ -44,9 +44,10 @@ CREATE TABLE IF NOT EXISTS matches (
 -- module) is a "decision"; a changed advisory finds the images it concerns here
 CREATE TABLE IF NOT EXISTS packages (
     image TEXT NOT NULL, ecosystem TEXT NOT NULL, package TEXT NOT NULL, version TEXT NOT NULL,
-    scheme TEXT NOT NULL, module TEXT NOT NULL, type TEXT NOT NULL, name TEXT NOT NULL, layer TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS packages_key ON packages (ecosystem, package);
+    scheme TEXT NOT NULL, module TEXT NOT NULL, type TEXT NOT NULL, name TEXT NOT NULL, layer TEXT NOT NULL,
+    -- clustered by decision: the images holding a changed one are read as one run of rows
+    PRIMARY KEY (ecosystem, package, version, scheme, module, image, type, name, layer)
+) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS packages_image ON packages (image);
 CREATE TABLE IF NOT EXISTS indexed (image TEXT PRIMARY KEY) WITHOUT ROWID;
 -- what the advisories said about each decision at the last re-match (JSON), and the database's
@@ -155,7 +156,8 @@ class LayerCache:
     @staticmethod
     def _index(conn: sqlite3.Connection, digest: str, rows: list[tuple]) -> None:
         conn.execute("DELETE FROM packages WHERE image = ?", (digest,))
-        conn.executemany("INSERT INTO packages VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", ((digest, *r) for r in rows))
+        conn.executemany("INSERT OR IGNORE INTO packages (image, ecosystem, package, version, scheme, module, type, "
+                         "name, layer) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", ((digest, *r) for r in rows))
         conn.execute("INSERT OR IGNORE INTO indexed VALUES (?)", (digest,))
 
     def warm_inventory(self, digest: str, layers: list[str], catalogers: str) -> Inventory | None:
@@ -228,9 +230,9 @@ class LayerCache:
         conn = self._conn()
         if keys is None:
             return conn.execute("SELECT DISTINCT ecosystem, package, version, scheme, module FROM packages").fetchall()
-        found: set[tuple] = set()
+        found: set[tuple] = set()  # every decision an image holds has an outcome (scan or re-match)
         for key in keys:
-            found.update(conn.execute("SELECT DISTINCT ecosystem, package, version, scheme, module FROM packages "
+            found.update(conn.execute("SELECT ecosystem, package, version, scheme, module FROM decisions "
                                       "WHERE ecosystem = ? AND package = ?", key))
         return sorted(found)
 
@@ -247,14 +249,20 @@ class LayerCache:
         return found
 
     def holders(self, decisions: list[tuple]) -> dict[str, list[tuple]]:
-        """image -> its packages (decision, type, name, layer) among these decisions."""
+        """image -> its packages (decision index, type, name, layer) among these decisions."""
         conn = self._conn()
+        conn.execute("CREATE TEMP TABLE IF NOT EXISTS wanted (i INTEGER PRIMARY KEY, ecosystem TEXT, package TEXT, "
+                     "version TEXT, scheme TEXT, module TEXT)")
+        conn.execute("DELETE FROM wanted")
+        conn.executemany("INSERT INTO wanted VALUES (?, ?, ?, ?, ?, ?)", ((i, *d) for i, d in enumerate(decisions)))
         held: dict[str, list[tuple]] = {}
-        for d in decisions:
-            for image, type_, name, layer in conn.execute(
-                    "SELECT image, type, name, layer FROM packages WHERE ecosystem = ? AND package = ? "
-                    "AND version = ? AND scheme = ? AND module = ?", d):
-                held.setdefault(image, []).append((d, type_, name, layer))
+        for image, i, type_, name, layer in conn.execute(
+                "SELECT p.image, w.i, p.type, p.name, p.layer FROM wanted w JOIN packages p "
+                "ON p.ecosystem = w.ecosystem AND p.package = w.package AND p.version = w.version "
+                "AND p.scheme = w.scheme AND p.module = w.module"):
+            held.setdefault(image, []).append((i, type_, name, layer))
+        conn.execute("DELETE FROM wanted")
+        conn.commit()
         return held
 
     def image_names(self, digests: list[str]) -> dict[str, str]:
