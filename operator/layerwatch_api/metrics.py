@@ -10,7 +10,7 @@ SCAN_QUEUE_DEPTH = "layerwatch_scan_queue_depth"  # gauge
 SCAN_ERRORS = "layerwatch_scan_errors_total"  # counter {reason}
 VULNDB_AGE = "layerwatch_vulndb_age_seconds"  # gauge
 FEED_LAST_SUCCESS = "layerwatch_feed_last_success_timestamp_seconds"  # gauge {source}
-API_REQUESTS = "layerwatch_operator_api_requests_total"  # counter {verb}: requests to the Kubernetes API
+API_REQUESTS = "layerwatch_operator_api_requests_total"  # counter {verb, cause}: requests to the Kubernetes API
 POD_EVENTS = "layerwatch_operator_pod_events_total"  # counter: pod watch events handled
 REMATCH_DURATION = "layerwatch_rematch_duration_seconds"  # gauge: the last re-match, end of DB update to last patch
 

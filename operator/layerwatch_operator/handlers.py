@@ -9,6 +9,7 @@ rebuild the usage index and unfinished scans are queued again.
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import datetime as dt
 import logging
 import time
@@ -66,8 +67,11 @@ STATE = State()
 
 # -- Kubernetes API helpers (sync client, run in threads) ------------------------------------------
 
+_CAUSE: contextvars.ContextVar[str] = contextvars.ContextVar("cause", default="other")  # what made a request
+
+
 def _api(verb: str) -> None:
-    STATE.metrics.api_requests.labels(verb).inc()
+    STATE.metrics.api_requests.labels(verb, _CAUSE.get()).inc()
 
 
 def _get_scan(name: str) -> dict | None:
@@ -238,6 +242,7 @@ async def pod_event(event: dict, body: kopf.Body, **_: Any) -> None:
     secrets, owners and tag digests come from shared caches, and an ImageScan is created only
     when none exists: a rollout of 1,000 pods of one image is one create and one scan."""
     STATE.metrics.pod_events.inc()
+    _CAUSE.set("pod-event")  # this task's context (and the threads it starts) only
     meta = body.get("metadata") or {}
     uid, namespace = meta.get("uid", ""), meta.get("namespace", "")
     if event.get("type") == "DELETED" or meta.get("deletionTimestamp"):

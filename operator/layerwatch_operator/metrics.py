@@ -22,7 +22,7 @@ class OperatorMetrics:
         self.queue_depth = Gauge(names.SCAN_QUEUE_DEPTH, "Scans waiting or running", registry=r)
         self.errors = Counter(names.SCAN_ERRORS.removesuffix("_total"), "Scan errors", ["reason"], registry=r)
         self.api_requests = Counter(names.API_REQUESTS.removesuffix("_total"), "Kubernetes API requests",
-                                    ["verb"], registry=r)
+                                    ["verb", "cause"], registry=r)
         self.pod_events = Counter(names.POD_EVENTS.removesuffix("_total"), "Pod watch events handled", registry=r)
         self.rematch_seconds = Gauge(names.REMATCH_DURATION, "Last re-match: end of the database update to the "
                                      "last ImageScan patched", registry=r)
