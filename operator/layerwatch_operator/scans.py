@@ -45,9 +45,6 @@ class ScanIndex:
     def __contains__(self, name: str) -> bool:
         return name in self.entries
 
-    def names_for(self, digest: str) -> list[str]:
-        return [n for n, e in self.entries.items() if e.digest == digest]
-
     def by_digest(self) -> dict[str, list[str]]:
         out: dict[str, list[str]] = {}
         for name, entry in self.entries.items():

@@ -305,10 +305,6 @@ class LayerCache:
         except (ValueError, TypeError):
             return None
 
-    def load_match(self, digest: str) -> list[dict] | None:
-        row = self._conn().execute("SELECT findings FROM matches WHERE digest = ?", (digest,)).fetchone()
-        return _unpack(row[0]) if row else None  # type: ignore[return-value]
-
     def close(self) -> None:
         conn = getattr(self._local, "conn", None)
         if conn is not None:
