@@ -377,6 +377,10 @@ async def _next_refresh() -> None:
     STATE.refresh_now.clear()
 
 
+REMATCH_CHUNK = 50  # images re-matched per thread hand-off: patches of one chunk overlap the next
+PATCH_CONCURRENCY = 4  # the API server's write throughput levels off here (benchmarks/operator_scale.py)
+
+
 async def _rematch_all() -> None:
     """After a database update: re-match by delta (only packages whose advisories changed), patch
     only the ImageScans whose findings changed, and name the advisories that changed them."""
@@ -393,16 +397,34 @@ async def _rematch_all() -> None:
     for name, entry in list(STATE.scans.entries.items()):
         if entry.phase == "Incomplete" or (coverage_changed and entry.phase == "Scanned"):
             todo.setdefault(name, [])  # coverage may have changed: re-evaluated below
-    for name, advisories in todo.items():
-        entry = STATE.scans.entries.get(name)
-        if entry is None or not entry.digest or entry.phase not in ("Scanned", "Incomplete"):
-            continue
-        matched = await asyncio.to_thread(STATE.port.rematch, entry.digest)
-        if matched is None:  # scanned by another operator instance's cache: rescan to fill ours
-            STATE.queue.submit(name, RESCAN)
-            continue
-        if not advisories and phase_for(matched.coverage) == entry.phase:
-            continue
+    work = [(name, entry, advisories) for name, advisories in todo.items()
+            if (entry := STATE.scans.entries.get(name)) is not None and entry.digest
+            and entry.phase in ("Scanned", "Incomplete")]
+    slots = asyncio.Semaphore(PATCH_CONCURRENCY)
+    patches: list[asyncio.Task] = []
+    patched = 0
+    for at in range(0, len(work), REMATCH_CHUNK):
+        chunk = work[at:at + REMATCH_CHUNK]
+        results = await asyncio.to_thread(STATE.port.rematch_many, [entry.digest for _, entry, _ in chunk])
+        for (name, entry, advisories), matched in zip(chunk, results, strict=True):
+            if matched is None:  # scanned by another operator instance's cache: rescan to fill ours
+                STATE.queue.submit(name, RESCAN)
+            elif advisories or phase_for(matched.coverage) != entry.phase:
+                await slots.acquire()  # bounded: never thousands of requests in flight
+                patches.append(asyncio.create_task(_patch_rematched(name, entry, advisories, matched, slots)))
+                patched += 1
+    results = await asyncio.gather(*patches, return_exceptions=True)
+    for failed in (r for r in results if isinstance(r, BaseException)):
+        log.warning("re-match patch failed: %s", failed)
+    STATE.metrics.rematch_seconds.set(time.monotonic() - started)
+    log.info("re-match (%s): %d of %d images changed, %d packages changed, %d ImageScans patched in %.2f s",
+             report.mode, len(report.diffs), report.images, report.changed_packages, patched,
+             time.monotonic() - started)
+
+
+async def _patch_rematched(name: str, entry: Any, advisories: list[str], matched: Any,
+                           slots: asyncio.Semaphore) -> None:
+    try:
         status = scanned_status(matched.inventory, matched.findings, matched.database, STATE.settings.max_findings,
                                 scanned_at=entry.scanned_at or None, scanner_version=SCANNER_IDENTITY,
                                 coverage=matched.coverage)
@@ -414,10 +436,8 @@ async def _rematch_all() -> None:
             await asyncio.to_thread(_event, scan, "NewVulnerabilities",
                                     f"{len(new)} new or changed Critical/High after the feed refresh: "
                                     f"{', '.join(new[:20])}")
-    STATE.metrics.rematch_seconds.set(time.monotonic() - started)
-    log.info("re-match (%s): %d of %d images changed, %d packages changed, %d ImageScans patched in %.2f s",
-             report.mode, len(report.diffs), report.images, report.changed_packages, len(todo),
-             time.monotonic() - started)
+    finally:
+        slots.release()
 
 
 async def _usage_loop() -> None:

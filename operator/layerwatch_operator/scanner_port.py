@@ -132,14 +132,21 @@ class ScannerPort:
             report.results.append(SourceResult("db-repository", "failed", error=str(exc)))
         return report
 
-    def rematch(self, digest: str) -> ScanResult | None:
-        """Findings and coverage from the cached inventory; None if never scanned here."""
-        inventory = self.cache.load_inventory(digest)
-        if inventory is None:
-            return None
+    def rematch_many(self, digests: list[str]) -> list[ScanResult | None]:
+        """Findings and coverage of each image from its cached inventory (None: never scanned
+        here), sharing one database handle and one matcher: images that share
+        layers share their decisions."""
+        from layerwatch_scanner.match.matcher import Matcher
+
         db = VulnDB.open(self.settings.vulndb)
         try:
-            return match(inventory, db, self.cache)
+            matcher, meta = Matcher(db), db.metadata()
+            results: list[ScanResult | None] = []
+            for digest in digests:
+                inventory = self.cache.load_inventory(digest)
+                results.append(None if inventory is None else match(inventory, db, self.cache, matcher=matcher,
+                                                                     meta=meta))
+            return results
         finally:
             db.close()
 

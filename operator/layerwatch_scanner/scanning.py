@@ -18,6 +18,7 @@ from .vulndb.store import DBMetadata, VulnDB
 
 if TYPE_CHECKING:
     from .layers.cache import LayerCache
+    from .match.matcher import Matcher
     from .model import Inventory
     from .sources.options import SourceOptions
 
@@ -54,7 +55,9 @@ def match_key(db: VulnDB) -> str:
 
 
 def match(inventory: Inventory, db: VulnDB, cache: LayerCache | None = None,
-          max_age: dt.timedelta | None = DEFAULT_MAX_AGE) -> ScanResult:
+          max_age: dt.timedelta | None = DEFAULT_MAX_AGE, matcher: Matcher | None = None,
+          meta: DBMetadata | None = None) -> ScanResult:
+    """`matcher` (and `meta`): shared by a pass over many images, so each decision is made once."""
     key = match_key(db)
     cached = cache.cached_match(inventory.digest, key) if cache is not None else None
     if cached is not None:  # neither the inventory nor the database changed: no re-matching
@@ -65,7 +68,7 @@ def match(inventory: Inventory, db: VulnDB, cache: LayerCache | None = None,
         from .match.ecosystems import package_rows
         from .match.matcher import Matcher, match_image
 
-        matcher = Matcher(db)
+        matcher = matcher or Matcher(db)
         findings, extras = match_image(matcher, inventory)
         problems = extras["problems"]
         remediation = [LayerAdvice.from_dict(a) for a in extras["remediation"]]
@@ -76,7 +79,7 @@ def match(inventory: Inventory, db: VulnDB, cache: LayerCache | None = None,
             keys = sorted({d[:2] for d in decisions})
             digests = db.package_digests(keys)
             cache.note_decisions({d: matcher.outcome(d) for d in decisions}, {k: digests.get(k) for k in keys})
-    meta = db.metadata()
+    meta = meta or db.metadata()
     return ScanResult(inventory, findings, remediation, meta, coverage_for(inventory, db, max_age, meta), problems)
 
 

@@ -16,6 +16,8 @@ import pytest
 from layerwatch_scanner.vulndb.update import update_db
 
 from tests.conftest import TESTDATA
+from tests.scanner.feeds_support import source_urls, upstream_files
+from tests.support.feedserver import FeedServer
 from tests.support.images import Image, file, make_layer, push
 from tests.support.k8s import ControlPlane
 from tests.support.registry import start_registry
@@ -179,3 +181,82 @@ def test_operator_pulls_the_database_from_a_registry(cluster: ControlPlane, tmp_
         proc.terminate()
         proc.wait(timeout=15)
         registry.stop()
+
+
+def test_feed_refresh_patches_only_the_imagescans_it_changes(cluster: ControlPlane, tmp_path: Path) -> None:
+    """A refresh that publishes a Critical advisory for a package of one running image: that
+    image's ImageScan gains it and an Event names it; the other image's ImageScan is untouched."""
+    from layerwatch_scanner.vulndb.records import Affected, Range
+    from layerwatch_scanner.vulndb.store import VulnDB, VulnDBWriter
+
+    registry = start_registry("plain", tmp_path / "registry")
+    ubuntu = Image([make_layer([file("etc/os-release", (TESTDATA / "pkgdb/os-release/ubuntu-18.04/etc/os-release").read_bytes()),
+                                file("var/lib/dpkg/status", (TESTDATA / "pkgdb/dpkg/ubuntu-18.04/var/lib/dpkg/status").read_bytes())])])
+    debian = Image([make_layer([file("etc/os-release", (TESTDATA / "pkgdb/os-release/debian-10/etc/os-release").read_bytes()),
+                                file("var/lib/dpkg/status",
+                                     (TESTDATA / "pkgdb/dpkg/debian-10-nginx/var/lib/dpkg/status").read_bytes())])])
+    with registry.client() as client:
+        push(client, registry.base_url, "team/ubuntu", "1", ubuntu)
+        push(client, registry.base_url, "team/debian", "1", debian)
+    db = tmp_path / "vulndb.sqlite"
+    server = FeedServer(files=upstream_files()).start()
+    feeds = source_urls(server)
+    assert not update_db(db, ["ubuntu", "debian"], feeds).failed
+    env = {**os.environ, "KUBECONFIG": str(cluster.kubeconfig), "LAYERWATCH_CACHE_DIR": str(tmp_path / "cache"),
+           "LAYERWATCH_DB_PATH": str(db), "LAYERWATCH_REFRESH_INTERVAL": "3s", "LAYERWATCH_DB_MAX_AGE": "1h",
+           "LAYERWATCH_SOURCES": "ubuntu,debian", "LAYERWATCH_FEED_URL_UBUNTU": feeds["ubuntu"],
+           "LAYERWATCH_FEED_URL_DEBIAN": feeds["debian"],
+           "LAYERWATCH_METRICS_PORT": str(_port()), "LAYERWATCH_HEALTH_PORT": str(_port())}
+    log = tmp_path / "operator.log"
+    with open(log, "wb") as out:
+        proc = subprocess.Popen([sys.executable, "-m", "layerwatch_scanner", "operator"], env=env, stdout=out,
+                                stderr=subprocess.STDOUT)
+    try:
+        cluster.apply({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "team-refresh"}})
+        for name in ("ubuntu", "debian"):
+            cluster.apply({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": name, "namespace": "team-refresh"},
+                           "spec": {"containers": [{"name": "c", "image": f"{registry.host}/team/{name}:1"}]}})
+        with cluster.http() as client:
+            def scans() -> dict[str, dict]:
+                assert proc.poll() is None, log.read_text()[-3000:]
+                items = client.get(f"{API}/imagescans").json()["items"]
+                return {i["spec"]["image"].split("/team/")[1]: i for i in items
+                        if (i.get("status") or {}).get("phase") == "Scanned"}
+
+            before = _wait("both ImageScans scanned", lambda: (s := scans()) and len(s) == 2 and s)
+            _wait("a first re-match", lambda: "re-match (" in log.read_text(), timeout=30)
+            vulndb = VulnDB.open(db)
+            assert vulndb.affected("ubuntu:18.04", "tar"), "the ecosystem key of Ubuntu 18.04 changed"
+            vulndb.close()
+            writer = VulnDBWriter(db, in_place=True)
+            writer.begin_source("injected")
+            writer.add_affected(Affected("CVE-2099-0001", "ubuntu:18.04", "tar", "injected", ranges=[Range(fixed="9.9")],
+                                         severity="Critical"))
+            writer.end_source(True)
+            writer.close()
+
+            def gained() -> dict | None:
+                scan = scans().get("ubuntu:1")
+                hit = scan and [v for v in scan["status"]["vulnerabilities"] if v["id"] == "CVE-2099-0001"]
+                return scan if hit else None
+
+            after = _wait("the ubuntu ImageScan to gain the new advisory", gained, timeout=60)
+            new = next(v for v in after["status"]["vulnerabilities"] if v["id"] == "CVE-2099-0001")
+            assert (new["package"], new["severity"], new["fixedVersion"]) == ("tar", "Critical", "9.9")
+            assert after["status"]["summary"]["critical"] == before["ubuntu:1"]["status"]["summary"]["critical"] + 1
+
+            def event() -> list[str]:
+                items = client.get("/api/v1/namespaces/default/events").json()["items"]
+                return [e["message"] for e in items if e["reason"] == "NewVulnerabilities"
+                        and e["involvedObject"]["name"] == after["metadata"]["name"]]
+
+            assert "CVE-2099-0001" in _wait("the NewVulnerabilities Event", event, timeout=30)[0]
+            # the Debian image holds no Ubuntu package: its findings were left alone
+            assert scans()["debian:1"]["status"]["vulnerabilities"] == before["debian:1"]["status"]["vulnerabilities"]
+            assert scans()["debian:1"]["status"]["matchedAt"] == before["debian:1"]["status"]["matchedAt"]
+            assert "1 of 2 images changed, 1 packages changed, 1 ImageScans patched" in log.read_text()
+    finally:
+        proc.terminate()
+        proc.wait(timeout=15)
+        registry.stop()
+        server.stop()
