@@ -125,9 +125,13 @@ def rematch_command(args: argparse.Namespace) -> None:
     if not diffs:
         print("no image gained or lost findings")
     for diff in diffs:
-        print(f"{diff.image} ({diff.digest}): +{len(diff.added)} -{len(diff.removed)}")
-        for f in diff.added:
-            print(f"  + {f.id} {f.severity} in {f.package} {f.version}"
-                  + (f", fixed in {f.fixed_version}" if f.fixed_version else ""))
-        for f in diff.removed:
-            print(f"  - {f.id} in {f.package} {f.version}")
+        added, removed, modified = diff.added, diff.removed, diff.modified
+        lines = [f"{diff.image} ({diff.digest}): +{len(added)} -{len(removed)}"
+                 + (f" ~{len(modified)}" if modified else "")]
+        lines += [f"  + {f.id} {f.severity} in {f.package} {f.version}"
+                  + (f", fixed in {f.fixed_version}" if f.fixed_version else "") for f in added]
+        lines += [f"  - {f.id} in {f.package} {f.version}" for f in removed]
+        lines += [f"  ~ {f.id} {f.severity} in {f.package} {f.version}"
+                  + (f", fixed in {f.fixed_version}" if f.fixed_version else f", {f.status or 'no fix'}")
+                  for f in modified]
+        sys.stdout.write("\n".join(lines) + "\n")

@@ -51,21 +51,25 @@ def _finding(hit: list, type_: str, name: str, version: str, layer: str) -> Find
 
 @dataclass
 class ImageDiff:
-    """What one image gained, lost or saw altered. Findings are made when asked for: a delta
-    that touches every image of a cluster builds ten thousand of these."""
+    """What one image gained, lost or saw altered. Findings are made when asked for, from the
+    image's packages read then: a delta that touches every image of a cluster builds ten
+    thousand of these."""
 
     image: str
     digest: str
-    _held: list[tuple[int, str, str, str]] = field(default_factory=list, repr=False)  # (decision, type, name, layer)
+    _changed: list[int] = field(default_factory=list, repr=False)  # its decisions whose findings changed
     _diffs: dict[int, _DecisionDiff] = field(default_factory=dict, repr=False)
+    _cache: LayerCache | None = field(default=None, repr=False)
+    _rows: list[list] | None = field(default=None, repr=False)
 
-    @property
     def _parts(self) -> list[tuple[_DecisionDiff, str, str, str]]:
-        return [(self._diffs[i], type_, name, layer) for i, type_, name, layer in self._held if i in self._diffs]
+        if self._rows is None:
+            self._rows = self._cache.held_rows(self.digest) if self._cache is not None else []
+        return [(self._diffs[i], type_, name, layer) for i, type_, name, layer in self._rows if i in self._diffs]
 
     def _made(self, which: str) -> list[Finding]:
         found = [_finding(hit, type_, name, d.version, layer)
-                 for d, type_, name, layer in self._parts for hit in getattr(d, which)]
+                 for d, type_, name, layer in self._parts() for hit in getattr(d, which)]
         return sorted(found, key=lambda f: (f.id, f.package_type, f.package, f.version, f.layer))
 
     @property
@@ -84,10 +88,9 @@ class ImageDiff:
     def advisories(self) -> list[str]:
         """The ids that made this image's findings change."""
         ids: set[str] = set()
-        for i in {i for i, *_ in self._held}:
-            d = self._diffs.get(i)
-            if d:
-                ids.update(h[0] for h in (*d.added, *d.removed, *d.modified))
+        for i in self._changed:
+            d = self._diffs[i]
+            ids.update(h[0] for h in (*d.added, *d.removed, *d.modified))
         return sorted(ids)
 
 
@@ -126,27 +129,27 @@ def rematch(cache: LayerCache, db: VulnDB, full: bool = False) -> RematchReport:
         changed_keys = sorted(k for k, d in known.items() if now.get(k) != d)
         decisions = cache.decisions_of(changed_keys)
         digests = {k: now.get(k) for k in changed_keys}
-        before = cache.outcomes(decisions)
     else:
         decisions = cache.decisions_of(None)
-        keys = cache.all_keys()
+        keys = sorted({d[:2] for d in decisions.values()})
         found = db.package_digests(keys)
         digests = {k: found.get(k) for k in keys}
         changed_keys = []
-        before = cache.outcomes(None)
+    before = cache.outcomes(list(decisions))
     matcher = Matcher(db)
-    after = {d: matcher.outcome(d) for d in decisions}
-    changed = [d for d in decisions if before.get(d) != after[d]]
+    after = {i: matcher.outcome(d) for i, d in decisions.items()}
+    changed = {i for i in decisions if before.get(i) != after[i]}
     # a decision never decided here before has nothing to compare with: no diff, yet the
     # images holding it are re-made when read
-    diffs_of = {i: diff for i, d in enumerate(changed) if d in before
-                and ((diff := _DecisionDiff.of(d, before[d], after[d])).added or diff.removed or diff.modified)}
+    diffs_of = {i: diff for i in changed if i in before
+                and ((diff := _DecisionDiff.of(decisions[i], before[i], after[i])).added or diff.removed
+                     or diff.modified)}
     held = cache.holders(changed)
-    names = cache.image_names(sorted(held))
     # an image is in the diffs when one of its changed decisions changed findings
-    diffs = [ImageDiff(names[image], image, rows, diffs_of) for image, rows in sorted(held.items())
-             if not diffs_of.keys().isdisjoint(i for i, *_ in rows)] if diffs_of else []
-    cache.save_rematch(build, {d: after[d] for d in (changed if delta else decisions)}, digests, set(held),
+    showing = {image: mine for image, ids in held.items() if (mine := [i for i in ids if i in diffs_of])}
+    names = cache.image_names(sorted(showing))
+    diffs = [ImageDiff(names[image], image, mine, diffs_of, cache) for image, mine in sorted(showing.items())]
+    cache.save_rematch(build, after if not delta else {i: after[i] for i in changed}, digests, set(held),
                        full=not delta)
     return RematchReport(diffs, "delta" if delta else "full", images=cache.count_inventories(),
                          rematched=len(held), changed_packages=len(changed_keys), decisions=len(decisions),

@@ -11,14 +11,16 @@ import sqlite3
 import threading
 import time
 import zlib
+from array import array
 from collections.abc import Iterator
 from pathlib import Path
 
 from ..errors import LayerwatchError
 from ..model import Inventory, LayerResult
 
-SCHEMA_VERSION = 3  # 2: a match remembers the database build and scanner it was made with;
-# 3: the packages each image holds, for re-matching only what a database update changed
+SCHEMA_VERSION = 4  # 2: a match remembers the database build and scanner it was made with;
+# 3: the packages each image holds, for re-matching only what a database update changed;
+# 4: decisions numbered, each image's held as a packed vector (a re-match reads no rows per package)
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS layers (
     digest TEXT NOT NULL,
@@ -40,23 +42,20 @@ CREATE TABLE IF NOT EXISTS matches (
     build TEXT NOT NULL DEFAULT '',
     extras BLOB
 );
--- what each image holds, as matching looks it up: (ecosystem, package, version, scheme,
--- module) is a "decision"; a changed advisory finds the images it concerns here
-CREATE TABLE IF NOT EXISTS packages (
-    image TEXT NOT NULL, ecosystem TEXT NOT NULL, package TEXT NOT NULL, version TEXT NOT NULL,
-    scheme TEXT NOT NULL, module TEXT NOT NULL, type TEXT NOT NULL, name TEXT NOT NULL, layer TEXT NOT NULL,
-    -- clustered by decision: the images holding a changed one are read as one run of rows
-    PRIMARY KEY (ecosystem, package, version, scheme, module, image, type, name, layer)
-) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS packages_image ON packages (image);
-CREATE TABLE IF NOT EXISTS indexed (image TEXT PRIMARY KEY) WITHOUT ROWID;
--- what the advisories said about each decision at the last re-match (JSON), and the database's
--- digest of each (ecosystem, package) then: an update changed exactly the packages whose
--- digest now differs
+-- what matching looks up, numbered: (ecosystem, package, version, scheme, module) is a
+-- "decision", shared by every image holding that package version; `outcome` is what the
+-- advisories said about it at the last scan or re-match (JSON; NULL: never decided)
 CREATE TABLE IF NOT EXISTS decisions (
-    ecosystem TEXT NOT NULL, package TEXT NOT NULL, version TEXT NOT NULL, scheme TEXT NOT NULL,
-    module TEXT NOT NULL, outcome TEXT NOT NULL, PRIMARY KEY (ecosystem, package, version, scheme, module)
-) WITHOUT ROWID;
+    id INTEGER PRIMARY KEY, ecosystem TEXT NOT NULL, package TEXT NOT NULL, version TEXT NOT NULL,
+    scheme TEXT NOT NULL, module TEXT NOT NULL, outcome TEXT,
+    UNIQUE (ecosystem, package, version, scheme, module)
+);
+-- each image's decisions: `ids` a packed vector of decision ids (a changed decision finds its
+-- images by a scan of these vectors, in C); `rows` its packages (decision id, type, name,
+-- layer), read only for the images whose findings changed
+CREATE TABLE IF NOT EXISTS held (image TEXT PRIMARY KEY, ids BLOB NOT NULL, rows BLOB NOT NULL) WITHOUT ROWID;
+-- the database's digest of each (ecosystem, package) at the last re-match: an update changed
+-- exactly the packages whose digest now differs
 CREATE TABLE IF NOT EXISTS key_state (
     ecosystem TEXT NOT NULL, package TEXT NOT NULL, digest TEXT, PRIMARY KEY (ecosystem, package)
 ) WITHOUT ROWID;
@@ -67,6 +66,15 @@ _MIGRATE_1 = """
 ALTER TABLE matches ADD COLUMN build TEXT NOT NULL DEFAULT '';
 ALTER TABLE matches ADD COLUMN extras BLOB;
 """
+# version 3 kept one row per (image, package): rebuilt from the inventories by the next re-match
+_MIGRATE_3 = """
+DROP TABLE IF EXISTS packages;
+DROP TABLE IF EXISTS indexed;
+DROP TABLE IF EXISTS decisions;
+DROP TABLE IF EXISTS held;
+DELETE FROM key_state;
+DELETE FROM rematch_state;
+"""
 
 
 # Rows are zlib-compressed JSON (zlib is built in; zstandard's import alone was a tenth of a
@@ -76,6 +84,12 @@ _ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
 
 class _Unreadable(ValueError):
     """A row that does not decompress or parse: a cache miss."""
+
+
+def _ids(vector: bytes) -> array:
+    ids = array("q")
+    ids.frombytes(vector)
+    return ids
 
 
 def _pack(obj: object) -> bytes:
@@ -103,13 +117,15 @@ class LayerCache:
         conn = self._conn()
         try:
             version = conn.execute("PRAGMA user_version").fetchone()[0]
-            if version not in (0, 1, 2, SCHEMA_VERSION):
+            if version not in (0, 1, 2, 3, SCHEMA_VERSION):
                 raise LayerwatchError(f"layer cache {self.path}: schema {version}, expected {SCHEMA_VERSION}; "
                                       "delete the file to rebuild it")
             if version != SCHEMA_VERSION:
                 with conn:
                     if version == 1:
                         conn.executescript(_MIGRATE_1)
+                    if version == 3:
+                        conn.executescript(_MIGRATE_3)
                     conn.executescript(_SCHEMA)
                     conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
         except sqlite3.DatabaseError as exc:
@@ -155,10 +171,15 @@ class LayerCache:
 
     @staticmethod
     def _index(conn: sqlite3.Connection, digest: str, rows: list[tuple]) -> None:
-        conn.execute("DELETE FROM packages WHERE image = ?", (digest,))
-        conn.executemany("INSERT OR IGNORE INTO packages (image, ecosystem, package, version, scheme, module, type, "
-                         "name, layer) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", ((digest, *r) for r in rows))
-        conn.execute("INSERT OR IGNORE INTO indexed VALUES (?)", (digest,))
+        ids = {}
+        for decision in {r[:5] for r in rows}:
+            conn.execute("INSERT OR IGNORE INTO decisions (ecosystem, package, version, scheme, module) "
+                         "VALUES (?, ?, ?, ?, ?)", decision)
+            ids[decision] = conn.execute("SELECT id FROM decisions WHERE ecosystem = ? AND package = ? AND "
+                                         "version = ? AND scheme = ? AND module = ?", decision).fetchone()[0]
+        packed = sorted(set(ids.values()))
+        conn.execute("INSERT OR REPLACE INTO held VALUES (?, ?, ?)",
+                     (digest, array("q", packed).tobytes(), _pack([[ids[r[:5]], *r[5:]] for r in rows])))
 
     def warm_inventory(self, digest: str, layers: list[str], catalogers: str) -> Inventory | None:
         """The stored inventory of an image when it was made from these layers by these catalogers
@@ -199,9 +220,9 @@ class LayerCache:
 
     # -- what re-matching by delta reads and writes (rematching.py) --
     def unindexed(self) -> list[str]:
-        """Inventories stored before packages were indexed."""
+        """Inventories whose decisions are not indexed (stored by an older cache)."""
         return [r[0] for r in self._conn().execute(
-            "SELECT digest FROM inventories WHERE digest NOT IN (SELECT image FROM indexed)")]
+            "SELECT digest FROM inventories WHERE digest NOT IN (SELECT image FROM held)")]
 
     def index(self, digest: str, rows: list[tuple]) -> None:
         with self._conn() as conn:
@@ -210,8 +231,9 @@ class LayerCache:
     def note_decisions(self, outcomes: dict[tuple, str], digests: dict[tuple[str, str], str | None]) -> None:
         """What a scan decided, kept where nothing is known yet (a re-match compares with it)."""
         with self._conn() as conn:
-            conn.executemany("INSERT OR IGNORE INTO decisions VALUES (?, ?, ?, ?, ?, ?)",
-                             ((*t, o) for t, o in outcomes.items()))
+            conn.executemany("INSERT INTO decisions (ecosystem, package, version, scheme, module, outcome) "
+                             "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO UPDATE SET outcome = "
+                             "coalesce(outcome, excluded.outcome)", ((*t, o) for t, o in outcomes.items()))
             conn.executemany("INSERT OR IGNORE INTO key_state VALUES (?, ?, ?)",
                              ((e, p, d) for (e, p), d in digests.items()))
 
@@ -222,48 +244,53 @@ class LayerCache:
     def key_state(self) -> dict[tuple[str, str], str | None]:
         return {(e, p): d for e, p, d in self._conn().execute("SELECT * FROM key_state")}
 
-    def all_keys(self) -> list[tuple[str, str]]:
-        return self._conn().execute("SELECT DISTINCT ecosystem, package FROM packages ORDER BY 1, 2").fetchall()
-
-    def decisions_of(self, keys: list[tuple[str, str]] | None) -> list[tuple]:
-        """The distinct decisions the images hold, of these packages (None: of all)."""
-        conn = self._conn()
-        if keys is None:
-            return conn.execute("SELECT DISTINCT ecosystem, package, version, scheme, module FROM packages").fetchall()
-        found: set[tuple] = set()  # every decision an image holds has an outcome (scan or re-match)
-        for key in keys:
-            found.update(conn.execute("SELECT ecosystem, package, version, scheme, module FROM decisions "
-                                      "WHERE ecosystem = ? AND package = ?", key))
-        return sorted(found)
-
-    def outcomes(self, decisions: list[tuple] | None) -> dict[tuple, str]:
-        conn = self._conn()
-        if decisions is None:
-            return {tuple(r[:5]): r[5] for r in conn.execute("SELECT * FROM decisions")}
-        found = {}
-        for d in decisions:
-            row = conn.execute("SELECT outcome FROM decisions WHERE ecosystem = ? AND package = ? AND version = ? "
-                               "AND scheme = ? AND module = ?", d).fetchone()
-            if row:
-                found[d] = row[0]
+    def held_ids(self) -> set[int]:
+        """Every decision some stored image holds."""
+        found: set[int] = set()
+        for (ids,) in self._conn().execute("SELECT ids FROM held"):
+            found.update(_ids(ids))
         return found
 
-    def holders(self, decisions: list[tuple]) -> dict[str, list[tuple]]:
-        """image -> its packages (decision index, type, name, layer) among these decisions."""
+    def decisions_of(self, keys: list[tuple[str, str]] | None) -> dict[int, tuple]:
+        """id -> decision, of these packages (None: every decision an image holds)."""
         conn = self._conn()
-        conn.execute("CREATE TEMP TABLE IF NOT EXISTS wanted (i INTEGER PRIMARY KEY, ecosystem TEXT, package TEXT, "
-                     "version TEXT, scheme TEXT, module TEXT)")
-        conn.execute("DELETE FROM wanted")
-        conn.executemany("INSERT INTO wanted VALUES (?, ?, ?, ?, ?, ?)", ((i, *d) for i, d in enumerate(decisions)))
-        held: dict[str, list[tuple]] = {}
-        for image, i, type_, name, layer in conn.execute(
-                "SELECT p.image, w.i, p.type, p.name, p.layer FROM wanted w JOIN packages p "
-                "ON p.ecosystem = w.ecosystem AND p.package = w.package AND p.version = w.version "
-                "AND p.scheme = w.scheme AND p.module = w.module"):
-            held.setdefault(image, []).append((i, type_, name, layer))
-        conn.execute("DELETE FROM wanted")
-        conn.commit()
+        if keys is None:
+            held = self.held_ids()
+            return {r[0]: tuple(r[1:]) for r in conn.execute(
+                "SELECT id, ecosystem, package, version, scheme, module FROM decisions") if r[0] in held}
+        found: dict[int, tuple] = {}
+        for key in keys:
+            found.update((r[0], tuple(r[1:])) for r in conn.execute(
+                "SELECT id, ecosystem, package, version, scheme, module FROM decisions "
+                "WHERE ecosystem = ? AND package = ?", key))
+        return found
+
+    def outcomes(self, ids: list[int]) -> dict[int, str]:
+        """The recorded outcome of each of these decisions (none when never decided)."""
+        conn = self._conn()
+        found = {}
+        for i in ids:
+            row = conn.execute("SELECT outcome FROM decisions WHERE id = ?", (i,)).fetchone()
+            if row and row[0] is not None:
+                found[i] = row[0]
+        return found
+
+    def holders(self, ids: set[int]) -> dict[str, list[int]]:
+        """image -> the decisions among `ids` it holds. One pass over packed vectors: a change
+        to a base layer's package reaches ten thousand images in milliseconds."""
+        held: dict[str, list[int]] = {}
+        if not ids:
+            return held
+        for image, vector in self._conn().execute("SELECT image, ids FROM held"):
+            mine = ids.intersection(_ids(vector))
+            if mine:
+                held[image] = sorted(mine)
         return held
+
+    def held_rows(self, digest: str) -> list[list]:
+        """The image's packages as (decision id, type, name, layer)."""
+        row = self._conn().execute("SELECT rows FROM held WHERE image = ?", (digest,)).fetchone()
+        return _unpack(row[0]) if row else []  # type: ignore[return-value]
 
     def image_names(self, digests: list[str]) -> dict[str, str]:
         conn = self._conn()
@@ -273,7 +300,7 @@ class LayerCache:
     def count_inventories(self) -> int:
         return self._conn().execute("SELECT count(*) FROM inventories").fetchone()[0]
 
-    def save_rematch(self, build: str, outcomes: dict[tuple, str], digests: dict[tuple[str, str], str | None],
+    def save_rematch(self, build: str, outcomes: dict[int, str], digests: dict[tuple[str, str], str | None],
                      affected: set[str], full: bool) -> None:
         """Record a re-match at `build`: the new outcomes and digests (`full`: the whole state).
         Stored matches of images it left alone move to `build` (a delta proved them current);
@@ -281,10 +308,9 @@ class LayerCache:
         with self._conn() as conn:
             old = conn.execute("SELECT build FROM rematch_state").fetchone()
             if full:
-                conn.execute("DELETE FROM decisions")
+                conn.execute("UPDATE decisions SET outcome = NULL")
                 conn.execute("DELETE FROM key_state")
-            conn.executemany("INSERT OR REPLACE INTO decisions VALUES (?, ?, ?, ?, ?, ?)",
-                             ((*t, o) for t, o in outcomes.items()))
+            conn.executemany("UPDATE decisions SET outcome = ? WHERE id = ?", ((o, i) for i, o in outcomes.items()))
             conn.executemany("INSERT OR REPLACE INTO key_state VALUES (?, ?, ?)",
                              ((e, p, d) for (e, p), d in digests.items()))
             conn.executemany("DELETE FROM matches WHERE digest = ?", ((d,) for d in affected))

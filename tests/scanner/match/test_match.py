@@ -167,3 +167,55 @@ def test_unreadable_versions_are_reported_once_per_package_never_dropped(tmp_pat
         "GHSA-odd (osv-npm) for npm package lodash 4.17.15: not decided, invalid semver version '4.17.x'",
         "npm package left-pad: installed version '1.2-beta' is not a valid semver version; "
         "5 of 5 advisories could not be decided"]
+
+
+V3_TABLES = """
+CREATE TABLE packages (image TEXT NOT NULL, ecosystem TEXT NOT NULL, package TEXT NOT NULL, version TEXT NOT NULL,
+    scheme TEXT NOT NULL, module TEXT NOT NULL, type TEXT NOT NULL, name TEXT NOT NULL, layer TEXT NOT NULL,
+    PRIMARY KEY (ecosystem, package, version, scheme, module, image, type, name, layer)) WITHOUT ROWID;
+CREATE TABLE indexed (image TEXT PRIMARY KEY) WITHOUT ROWID;
+CREATE TABLE decisions (ecosystem TEXT NOT NULL, package TEXT NOT NULL, version TEXT NOT NULL, scheme TEXT NOT NULL,
+    module TEXT NOT NULL, outcome TEXT NOT NULL, PRIMARY KEY (ecosystem, package, version, scheme, module)) WITHOUT ROWID;
+PRAGMA user_version = 3;
+"""
+
+
+def _publish(db: Path, fixed: str) -> None:
+    writer = VulnDBWriter(db, in_place=True)
+    writer.begin_source("injected")
+    writer.delete_source("injected")
+    writer.add_affected(Affected("CVE-2099-0002", "ubuntu:18.04", "tar", "injected", ranges=[Range(fixed=fixed)],
+                                 severity="Critical"))
+    writer.end_source(True)
+    writer.close()
+
+
+def test_rematch_command_prints_gained_altered_and_lost_findings(db: Path, tmp_path: Path,
+                                                                 site_packages: Path) -> None:
+    cache_path = tmp_path / "cache.sqlite"
+    inventory = build_inventory(open_source(f"oci-dir:{image_layout(tmp_path, site_packages)}"),
+                                cache=LayerCache(cache_path))
+    # a cache written by the previous schema: its index is rebuilt from the stored inventories
+    import sqlite3
+
+    old = sqlite3.connect(cache_path)
+    old.executescript("DROP TABLE held; DROP TABLE decisions;" + V3_TABLES)
+    old.close()
+    args = ["rematch", "--db", str(db), "--cache", str(cache_path)]
+    first = invoke(args)
+    assert first.exit_code == 0 and "(full)" in first.stderr and "no image gained or lost findings" in first.stdout
+    _publish(db, "9.9")
+    gained = invoke(args)
+    assert "re-matched 1 of 1 images (delta, 1 packages changed)" in gained.stderr
+    assert f"({inventory.digest}): +1 -0\n" in gained.stdout
+    assert "  + CVE-2099-0002 Critical in tar 1.29b-2, fixed in 9.9\n" in gained.stdout
+    _publish(db, "9.8")
+    assert "  ~ CVE-2099-0002 Critical in tar 1.29b-2, fixed in 9.8\n" in invoke(args).stdout
+    writer = VulnDBWriter(db, in_place=True)
+    writer.begin_source("injected")
+    writer.delete_source("injected")
+    writer.end_source(True)
+    writer.close()
+    lost = invoke(args).stdout
+    assert ": +0 -1\n" in lost and "  - CVE-2099-0002 in tar 1.29b-2\n" in lost
+    assert invoke(args).stdout == "no image gained or lost findings\n"
