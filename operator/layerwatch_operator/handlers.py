@@ -58,6 +58,9 @@ class State:
     tasks: list[asyncio.Task]
     db_ready: asyncio.Event
     refresh_now: asyncio.Event  # a scan needs a source the database lacks: fetch it soon
+    pending_pods: dict[str, tuple]  # uid -> (namespace, images, pod summary): admitted by _pod_loop
+    pods_pending: asyncio.Event
+    admitting: dict[str, bool]  # uid -> deleted while being admitted
     coverage_fingerprint: str = ""  # of the database's sources, at the last re-match
     pods_listed: bool = False
 
@@ -217,10 +220,11 @@ async def startup(settings: kopf.OperatorSettings, **_: Any) -> None:
     STATE.scans, STATE.pull_auth, STATE.owners, STATE.created = ScanIndex(), {}, {}, set()
     STATE.db_ready = asyncio.Event()
     STATE.refresh_now = asyncio.Event()
+    STATE.pending_pods, STATE.pods_pending, STATE.admitting = {}, asyncio.Event(), {}
     STATE.queue = ScanQueue(_scan_one, STATE.settings.scan_concurrency, STATE.metrics)
     start_http_server(STATE.settings.metrics_port, registry=STATE.metrics.registry)
     STATE.tasks = [asyncio.create_task(coro) for coro in
-                   (STATE.queue.run(STATE.db_ready), _refresh_loop(), _usage_loop(), _gc_loop())]
+                   (STATE.queue.run(STATE.db_ready), _refresh_loop(), _usage_loop(), _gc_loop(), _pod_loop())]
 
 
 @kopf.on.cleanup()
@@ -238,25 +242,64 @@ def _watched(namespace: str) -> bool:
 
 @kopf.on.event("", "v1", "pods")
 async def pod_event(event: dict, body: kopf.Body, **_: Any) -> None:
-    """A pod event costs nothing when the pod is known with the same images; otherwise pull
-    secrets, owners and tag digests come from shared caches, and an ImageScan is created only
-    when none exists: a rollout of 1,000 pods of one image is one create and one scan."""
+    """A pod event costs nothing when the pod is known with the same images. Otherwise a few
+    fields of the pod wait (one entry per pod, the newest) for _pod_loop: the handler never
+    awaits a registry or the API, so a burst of 50,000 new pods holds 50,000 small summaries,
+    not 50,000 pod bodies."""
     STATE.metrics.pod_events.inc()
-    _CAUSE.set("pod-event")  # this task's context (and the threads it starts) only
     meta = body.get("metadata") or {}
     uid, namespace = meta.get("uid", ""), meta.get("namespace", "")
     if event.get("type") == "DELETED" or meta.get("deletionTimestamp"):
+        STATE.pending_pods.pop(uid, None)
+        if uid in STATE.admitting:
+            STATE.admitting[uid] = True
         STATE.usage.remove_pod(uid)
         return
     if not _watched(namespace):
         return
     images = tuple(pod_images(body))
     if STATE.usage.known(uid, images):
+        STATE.pending_pods.pop(uid, None)
         return
+    spec = body.get("spec") or {}
     pod = {"metadata": {"name": meta.get("name"), "namespace": namespace,
                         "ownerReferences": list(meta.get("ownerReferences") or [])},
-           "spec": {"imagePullSecrets": list(body.get("spec", {}).get("imagePullSecrets") or []),
-                    "serviceAccountName": body.get("spec", {}).get("serviceAccountName")}}
+           "spec": {"imagePullSecrets": list(spec.get("imagePullSecrets") or []),
+                    "serviceAccountName": spec.get("serviceAccountName")}}
+    STATE.pending_pods.pop(uid, None)  # re-inserted last: oldest first
+    STATE.pending_pods[uid] = (namespace, images, pod)
+    STATE.pods_pending.set()
+
+
+POD_CONCURRENCY = 16  # pods admitted at once (their tag resolutions share the worker threads)
+
+
+async def _pod_loop() -> None:
+    """Admit waiting pods, oldest first: pull secrets, owners and tag digests come from shared
+    caches, and an ImageScan is created only when none exists: a rollout of 1,000 pods of one
+    image is one create and one scan."""
+    while True:
+        await STATE.pods_pending.wait()
+        STATE.pods_pending.clear()
+        while STATE.pending_pods:
+            batch = []
+            for uid in list(STATE.pending_pods)[:POD_CONCURRENCY]:
+                batch.append((uid, *STATE.pending_pods.pop(uid)))
+            for failed in await asyncio.gather(*(_admit_pod(*entry) for entry in batch), return_exceptions=True):
+                if isinstance(failed, BaseException):
+                    log.warning("pod not admitted: %s", failed)
+
+
+async def _admit_pod(uid: str, namespace: str, images: tuple, pod: dict) -> None:
+    STATE.admitting[uid] = False
+    try:
+        await _resolve_pod(uid, namespace, images, pod)
+    finally:
+        STATE.admitting.pop(uid, None)
+
+
+async def _resolve_pod(uid: str, namespace: str, images: tuple, pod: dict) -> None:
+    _CAUSE.set("pod-event")  # this task's context (and the threads it starts) only
     names = set()
     auth: PullAuth | None = None
     for img in images:
@@ -266,7 +309,7 @@ async def pod_event(event: dict, body: kopf.Body, **_: Any) -> None:
             try:
                 digest = await asyncio.to_thread(STATE.port.resolve, img.image, auth, _auth_key(pod))
             except Exception as exc:  # the ImageScan still appears; its scan reports the failure
-                log.warning("cannot resolve %s for pod %s/%s: %s", img.image, namespace, meta.get("name"), exc)
+                log.warning("cannot resolve %s for pod %s/%s: %s", img.image, namespace, pod["metadata"]["name"], exc)
         name = imagescan_name(img.image, digest)
         names.add(name)
         if name not in STATE.auth:
@@ -275,6 +318,8 @@ async def pod_event(event: dict, body: kopf.Body, **_: Any) -> None:
             await asyncio.to_thread(_ensure_scan, name, img.image, digest)
             STATE.created.add(name)
     workload = await asyncio.to_thread(workload_of, pod, _owner)
+    if uid in STATE.pending_pods or STATE.admitting.get(uid):  # changed or gone meanwhile
+        return
     STATE.usage.set_pod(uid, namespace, workload, names, images)
 
 

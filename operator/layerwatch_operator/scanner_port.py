@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import dataclasses
 import json
 import tempfile
 import time
@@ -134,18 +135,29 @@ class ScannerPort:
 
     def rematch_many(self, digests: list[str]) -> list[ScanResult | None]:
         """Findings and coverage of each image from its cached inventory (None: never scanned
-        here), sharing one database handle and one matcher: images that share
-        layers share their decisions."""
+        here), sharing one database handle and one matcher. Images with the same packages in
+        the same layers (one base, another config) are matched once."""
         from layerwatch_scanner.match.matcher import Matcher
 
         db = VulnDB.open(self.settings.vulndb)
         try:
             matcher, meta = Matcher(db), db.metadata()
+            made: dict[tuple, ScanResult] = {}
             results: list[ScanResult | None] = []
             for digest in digests:
                 inventory = self.cache.load_inventory(digest)
-                results.append(None if inventory is None else match(inventory, db, self.cache, matcher=matcher,
-                                                                     meta=meta))
+                if inventory is None:
+                    results.append(None)
+                    continue
+                # what findings, advice and coverage depend on: the OS, the layers, the packages
+                key = (repr(inventory.os), tuple(inventory.layers), repr(inventory.packages))
+                same = made.get(key)
+                if same is None:
+                    made[key] = same = match(inventory, db, self.cache, matcher=matcher, meta=meta)
+                    results.append(same)
+                else:
+                    self.cache.copy_match(same.inventory.digest, digest)
+                    results.append(dataclasses.replace(same, inventory=inventory))
             return results
         finally:
             db.close()

@@ -7,7 +7,6 @@ Parsed with the standard library's email parser: core metadata is RFC 822 by spe
 from __future__ import annotations
 
 import re
-from email.parser import BytesHeaderParser
 
 from ..errors import CatalogError
 from ..model import PYPI, Package
@@ -37,6 +36,8 @@ class PythonCataloger:
         data = file.read()
         if b"\x00" in data[:4096]:
             raise CatalogError(f"{file.path}: binary data, not Python package metadata")
+        from email.parser import BytesHeaderParser  # 40 ms of imports: only when a layer holds a dist
+
         headers = BytesHeaderParser().parsebytes(data)
         name, version = (headers.get("Name") or "").strip(), (headers.get("Version") or "").strip()
         if not name or not version:

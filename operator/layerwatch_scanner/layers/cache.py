@@ -218,6 +218,12 @@ class LayerCache:
             conn.execute("INSERT OR REPLACE INTO matches VALUES (?, ?, ?, ?, ?)",
                          (digest, _pack(findings), time.time(), build, _pack(extras or {})))
 
+    def copy_match(self, source: str, digest: str) -> None:
+        """Store `source`'s match for `digest` too (an image with the same packages and layers)."""
+        with self._conn() as conn:
+            conn.execute("INSERT OR REPLACE INTO matches SELECT ?, findings, updated, build, extras FROM matches "
+                         "WHERE digest = ?", (digest, source))
+
     # -- what re-matching by delta reads and writes (rematching.py) --
     def unindexed(self) -> list[str]:
         """Inventories whose decisions are not indexed (stored by an older cache)."""

@@ -76,6 +76,7 @@ class Matcher:
         self.db = db
         self._decisions: dict[tuple[str, str, str, str, str], _Decision] = {}
         self._infos: dict[str, object] = {}
+        self._outcomes: dict[Decision, str] = {}
 
     def _decide(self, ecosystem: str, name: str, scheme: str, version: str, module: str) -> _Decision:
         memo = (ecosystem, name, version, scheme, module)
@@ -131,6 +132,9 @@ class Matcher:
         """What the advisories say about one decision, as the images holding it would show it
         (ids, severity, fix, status, KEV, aliases; and what could not be decided), as JSON:
         two outcomes are equal exactly when the findings they make are."""
+        known = self._outcomes.get(decision)
+        if known is not None:
+            return known
         ecosystem, name, version, scheme, module = decision
         d = self._decide(ecosystem, name, scheme, version, module)
         self._load_infos([r.vuln_id for r, _ in d.hits])
@@ -144,7 +148,9 @@ class Matcher:
             hits.append([record.vuln_id, severity, fixed, record.source, STATUS_FIXED if fixed else record.status,
                          bool(info and info.kev), aliases])
         undecided = sorted([r.vuln_id, r.source, why] for r, why in d.undecided)
-        return json.dumps([sorted(hits), undecided, d.installed_valid], separators=(",", ":"))
+        outcome = self._outcomes[decision] = json.dumps([sorted(hits), undecided, d.installed_valid],
+                                                         separators=(",", ":"))
+        return outcome
 
     def _load_infos(self, ids: list[str]) -> None:
         missing = [i for i in ids if i not in self._infos]
