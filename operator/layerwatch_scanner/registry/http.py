@@ -10,6 +10,7 @@ Redirects and authentication stay in client.py, where the SSRF guard sees every 
 from __future__ import annotations
 
 import base64
+import functools
 import http.client
 import json
 import os
@@ -106,7 +107,7 @@ class Pool:
 
     def _context(self) -> ssl.SSLContext:
         if self._ssl_context is None:  # only for the first https request: loading CAs takes a while
-            self._ssl_context = default_ssl_context()
+            self._ssl_context = _shared_default_context()
         return self._ssl_context
 
     def _connect(self, scheme: str, netloc: str) -> tuple[http.client.HTTPConnection, dict[str, str] | None]:
@@ -188,6 +189,13 @@ class Pool:
         for conns in idle.values():
             for conn, _ in conns:
                 conn.close()
+
+
+@functools.lru_cache(maxsize=1)
+def _shared_default_context() -> ssl.SSLContext:
+    """One per process: the operator resolves and scans thousands of images, and each context
+    holds its own copy of the CA store (about a megabyte)."""
+    return default_ssl_context()
 
 
 def default_ssl_context(cafile: str | None = None) -> ssl.SSLContext:
