@@ -145,9 +145,9 @@ def publish(db: Path, count: int, installed: bool, round_: int) -> int:
     pool = sorted(held) if installed else [n for n in names if n not in held]
     rng = random.Random(7 + round_)
     writer = VulnDBWriter(db, in_place=True)
-    writer.begin_source(f"bench-{round_}")
+    writer.begin_source("debian")  # as a refresh of the Debian feed adds them
     for i in range(count):
-        writer.add_affected(Affected(f"BENCH-{round_}-{i}", "debian:10", rng.choice(pool), f"bench-{round_}",
+        writer.add_affected(Affected(f"BENCH-{round_}-{i}", "debian:10", rng.choice(pool), "debian",
                                      ranges=[Range(fixed="999:0")], severity="High"))
     writer.end_source(True)
     writer.close()

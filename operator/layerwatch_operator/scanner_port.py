@@ -144,6 +144,7 @@ class ScannerPort:
             matcher, meta = Matcher(db), db.metadata()
             made: dict[tuple, ScanResult] = {}
             results: list[ScanResult | None] = []
+            copies: list[tuple[str, str]] = []
             for digest in digests:
                 inventory = self.cache.load_inventory(digest)
                 if inventory is None:
@@ -156,8 +157,9 @@ class ScannerPort:
                     made[key] = same = match(inventory, db, self.cache, matcher=matcher, meta=meta)
                     results.append(same)
                 else:
-                    self.cache.copy_match(same.inventory.digest, digest)
+                    copies.append((same.inventory.digest, digest))
                     results.append(dataclasses.replace(same, inventory=inventory))
+            self.cache.copy_matches(copies)
             return results
         finally:
             db.close()

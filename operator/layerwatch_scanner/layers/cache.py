@@ -218,11 +218,12 @@ class LayerCache:
             conn.execute("INSERT OR REPLACE INTO matches VALUES (?, ?, ?, ?, ?)",
                          (digest, _pack(findings), time.time(), build, _pack(extras or {})))
 
-    def copy_match(self, source: str, digest: str) -> None:
-        """Store `source`'s match for `digest` too (an image with the same packages and layers)."""
+    def copy_matches(self, copies: list[tuple[str, str]]) -> None:
+        """Store each (source, digest): `source`'s match for `digest` too (an image with the same
+        packages and layers), in one transaction."""
         with self._conn() as conn:
-            conn.execute("INSERT OR REPLACE INTO matches SELECT ?, findings, updated, build, extras FROM matches "
-                         "WHERE digest = ?", (digest, source))
+            conn.executemany("INSERT OR REPLACE INTO matches SELECT ?, findings, updated, build, extras FROM matches "
+                             "WHERE digest = ?", ((digest, source) for source, digest in copies))
 
     # -- what re-matching by delta reads and writes (rematching.py) --
     def unindexed(self) -> list[str]:
