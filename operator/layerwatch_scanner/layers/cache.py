@@ -60,6 +60,10 @@ CREATE TABLE IF NOT EXISTS key_state (
     ecosystem TEXT NOT NULL, package TEXT NOT NULL, digest TEXT, PRIMARY KEY (ecosystem, package)
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS rematch_state (id INTEGER PRIMARY KEY CHECK (id = 0), build TEXT NOT NULL);
+-- builds a chain of delta re-matches proved equivalent for every stored match left standing (a
+-- delta drops the matches it changed): a match made at any of them is current at any other,
+-- without rewriting ten thousand match rows per refresh
+CREATE TABLE IF NOT EXISTS current_builds (build TEXT PRIMARY KEY) WITHOUT ROWID;
 """
 # what a version-1 cache needs to become version 2 (a cache is never worth a "delete it" error)
 _MIGRATE_1 = """
@@ -213,8 +217,14 @@ class LayerCache:
 
     def store_match(self, digest: str, findings: list[dict], build: str = "", extras: dict | None = None) -> None:
         """`build`: what the match depends on besides the inventory (database build, scanner);
-        `extras`: what else was derived from it (problems, remediation), reused with it."""
+        `extras`: what else was derived from it (problems, remediation), reused with it. A match
+        against a database the re-matches have since moved past is not kept: `current_builds`
+        would take it for current."""
         with self._conn() as conn:
+            latest = conn.execute("SELECT build FROM rematch_state").fetchone()
+            if latest and build != latest[0] and conn.execute(
+                    "SELECT 1 FROM current_builds WHERE build = ?", (build,)).fetchone():
+                return
             conn.execute("INSERT OR REPLACE INTO matches VALUES (?, ?, ?, ?, ?)",
                          (digest, _pack(findings), time.time(), build, _pack(extras or {})))
 
@@ -310,8 +320,9 @@ class LayerCache:
     def save_rematch(self, build: str, outcomes: dict[int, str], digests: dict[tuple[str, str], str | None],
                      affected: set[str], full: bool) -> None:
         """Record a re-match at `build`: the new outcomes and digests (`full`: the whole state).
-        Stored matches of images it left alone move to `build` (a delta proved them current);
-        those it changed are dropped, to be made again when next read."""
+        Stored matches of images it left alone stay current at `build` (a delta proved them so:
+        their build joins `current_builds`); those it changed are dropped, to be made again when
+        next read."""
         with self._conn() as conn:
             old = conn.execute("SELECT build FROM rematch_state").fetchone()
             if full:
@@ -321,17 +332,24 @@ class LayerCache:
             conn.executemany("INSERT OR REPLACE INTO key_state VALUES (?, ?, ?)",
                              ((e, p, d) for (e, p), d in digests.items()))
             conn.executemany("DELETE FROM matches WHERE digest = ?", ((d,) for d in affected))
-            if old and old[0] != build and not full:
-                conn.execute("UPDATE matches SET build = ? WHERE build = ?", (build, old[0]))
+            if full:
+                conn.execute("DELETE FROM current_builds")
+            elif old and old[0] != build:
+                conn.execute("INSERT OR IGNORE INTO current_builds VALUES (?)", (old[0],))
+            conn.execute("INSERT OR IGNORE INTO current_builds VALUES (?)", (build,))
             conn.execute("INSERT OR REPLACE INTO rematch_state VALUES (0, ?)", (build,))
 
     def cached_match(self, digest: str, build: str) -> tuple[list[dict], dict] | None:
-        """(findings, extras) of the image's last match, if it was made with this build."""
+        """(findings, extras) of the image's last match, if it was made with this build (or one a
+        delta re-match proved equivalent)."""
         if not build:
             return None
-        row = self._conn().execute("SELECT findings, extras FROM matches WHERE digest = ? AND build = ?",
-                                   (digest, build)).fetchone()
+        conn = self._conn()
+        row = conn.execute("SELECT findings, extras, build FROM matches WHERE digest = ?", (digest,)).fetchone()
         if row is None:
+            return None
+        if row[2] != build and conn.execute("SELECT count(*) FROM current_builds WHERE build IN (?, ?)",
+                                            (build, row[2])).fetchone()[0] < 2:
             return None
         try:
             return _unpack(row[0]), _unpack(row[1]) if row[1] else {}  # type: ignore[return-value]

@@ -108,3 +108,25 @@ def test_an_unchanged_database_rematches_nothing(feed_server, tmp_path: Path) ->
     again = rematch(cache, VulnDB.open(db_path))
     assert (again.mode, again.changed_packages, again.decisions, again.rematched, again.diffs) == (
         "delta", 0, 0, 0, [])
+
+
+def test_a_match_against_a_database_the_rematches_moved_past_is_never_taken_for_current(
+        feed_server, tmp_path: Path) -> None:
+    """Delta re-matches keep unaffected matches current without rewriting them; a scan with an
+    older copy of the database must not leave a match that then passes for current."""
+    db_path, old_path = tmp_path / "vulndb.sqlite", tmp_path / "old.sqlite"
+    assert not update_db(db_path, SOURCES, source_urls(feed_server)).failed
+    cache = LayerCache(tmp_path / "cache.sqlite")
+    inventories = [build_inventory(open_source(spec), cache=cache) for spec in _images(tmp_path)]
+    keys = sorted({(*lookup[:2], pkg.version) for inv in inventories for pkg in inv.packages
+                   if (lookup := lookup_for(pkg, inv.os))})
+    rematch(cache, VulnDB.open(db_path))
+    copy = sqlite3.connect(old_path)
+    sqlite3.connect(db_path).backup(copy)
+    copy.close()
+    _random_update(db_path, random.Random(5), keys, 0)
+    assert rematch(cache, VulnDB.open(db_path)).diffs
+    old, new = VulnDB.open(old_path), VulnDB.open(db_path)
+    for inventory in inventories:
+        assert _findings(match(inventory, old, cache)) == _findings(match(inventory, old, None))
+        assert _findings(match(inventory, new, cache)) == _findings(match(inventory, new, None))
