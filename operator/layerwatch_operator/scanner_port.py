@@ -181,7 +181,10 @@ class ScannerPort:
                     for n, s in meta.sources.items()}
             stale = sorted((n, age > WARN_AGE.total_seconds(), age > DEFAULT_MAX_AGE.total_seconds())
                            for n, age in ages.items())
-            return json.dumps([db.sources_by_ecosystem(), stale], sort_keys=True)
+            # which sources hold each ecosystem, not how many records: a refresh that adds
+            # advisories changes no image's coverage, and must not re-evaluate every ImageScan
+            held = {eco: sorted(sources) for eco, sources in db.sources_by_ecosystem().items()}
+            return json.dumps([held, stale], sort_keys=True)
         finally:
             db.close()
 

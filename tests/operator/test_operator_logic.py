@@ -145,3 +145,27 @@ def test_an_uncovered_image_is_incomplete_with_the_reason() -> None:
     covered = coverage_of(Inventory(image="scratch", digest=D2, layers=[D2], os=None, packages=[]), {}, {})
     assert scanned_status(inventory, [], DBMetadata(schema_version=2, built_at="x"), 100,
                           coverage=covered)["phase"] == "Scanned"
+
+
+def test_coverage_fingerprint_moves_with_sources_not_with_advisories(tmp_path) -> None:
+    """A refresh that only adds advisories re-evaluates no coverage; a new source does."""
+    from layerwatch_operator.scanner_port import ScannerPort
+    from layerwatch_scanner.vulndb.records import Affected, Range
+    from layerwatch_scanner.vulndb.store import VulnDBWriter
+
+    db = tmp_path / "vulndb.sqlite"
+
+    def add(source: str, vuln_id: str, ecosystem: str = "debian:12") -> None:
+        writer = VulnDBWriter(db, in_place=db.exists())
+        writer.begin_source(source)
+        writer.add_affected(Affected(vuln_id, ecosystem, "openssl", source, ranges=[Range(fixed="3.0.9-1")]))
+        writer.end_source(True)
+        writer.close()
+
+    add("debian", "CVE-2023-0001")
+    port = ScannerPort(OperatorSettings(cache_dir=str(tmp_path), db_path=str(db)))
+    before = port.coverage_fingerprint()
+    add("debian", "CVE-2023-0002")
+    assert port.coverage_fingerprint() == before
+    add("osv-debian", "CVE-2023-0003")
+    assert port.coverage_fingerprint() != before
