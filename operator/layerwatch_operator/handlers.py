@@ -275,19 +275,29 @@ POD_CONCURRENCY = 16  # pods admitted at once (their tag resolutions share the w
 
 
 async def _pod_loop() -> None:
-    """Admit waiting pods, oldest first: pull secrets, owners and tag digests come from shared
+    """Admit waiting pods, oldest first, with independent workers (an unreachable registry
+    stalls one worker, not every pod): pull secrets, owners and tag digests come from shared
     caches, and an ImageScan is created only when none exists: a rollout of 1,000 pods of one
     image is one create and one scan."""
+    await asyncio.gather(*(_pod_worker() for _ in range(POD_CONCURRENCY)))
+
+
+async def _pod_worker() -> None:
     while True:
-        await STATE.pods_pending.wait()
-        STATE.pods_pending.clear()
-        while STATE.pending_pods:
-            batch = []
-            for uid in list(STATE.pending_pods)[:POD_CONCURRENCY]:
-                batch.append((uid, *STATE.pending_pods.pop(uid)))
-            for failed in await asyncio.gather(*(_admit_pod(*entry) for entry in batch), return_exceptions=True):
-                if isinstance(failed, BaseException):
-                    log.warning("pod not admitted: %s", failed)
+        if not STATE.pending_pods:
+            STATE.pods_pending.clear()
+            await STATE.pods_pending.wait()
+            continue
+        uid = next(iter(STATE.pending_pods))
+        entry = STATE.pending_pods.pop(uid)
+        if uid in STATE.admitting:  # its previous event is still being admitted: after that one
+            STATE.pending_pods[uid] = entry
+            await asyncio.sleep(0.05)
+            continue
+        try:
+            await _admit_pod(uid, *entry)
+        except Exception as exc:  # noqa: BLE001 - one pod's trouble must not stop the others
+            log.warning("pod %s/%s not admitted: %s", entry[0], entry[2]["metadata"]["name"], exc)
 
 
 async def _admit_pod(uid: str, namespace: str, images: tuple, pod: dict) -> None:
