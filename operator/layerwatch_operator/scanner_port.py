@@ -15,7 +15,7 @@ from layerwatch_scanner.catalog import catalogers_version
 from layerwatch_scanner.config import feed_urls
 from layerwatch_scanner.errors import LayerwatchError
 from layerwatch_scanner.layers.cache import LayerCache
-from layerwatch_scanner.match.coverage import DEFAULT_MAX_AGE, WARN_AGE, sources_needed
+from layerwatch_scanner.match.coverage import DEFAULT_MAX_AGE, WARN_AGE, parse_time, sources_needed
 from layerwatch_scanner.rematching import RematchReport, rematch
 from layerwatch_scanner.scanning import ScanResult, match, scan_image
 from layerwatch_scanner.sources.options import SourceOptions
@@ -177,7 +177,8 @@ class ScannerPort:
         db = VulnDB.open(self.settings.vulndb)
         try:
             meta = db.metadata()
-            ages = {n: time.time() - _timestamp(s.last_success) if s.last_success else float("inf")
+            # read as coverage reads them, so the flags agree with the gaps it reports
+            ages = {n: time.time() - t.timestamp() if (t := parse_time(s.last_success or "")) else float("inf")
                     for n, s in meta.sources.items()}
             stale = sorted((n, age > WARN_AGE.total_seconds(), age > DEFAULT_MAX_AGE.total_seconds())
                            for n, age in ages.items())
@@ -188,8 +189,3 @@ class ScannerPort:
         finally:
             db.close()
 
-
-def _timestamp(value: str) -> float:
-    import datetime as dt
-
-    return dt.datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()

@@ -68,7 +68,8 @@ class Coverage:
                    notes=list(data.get("notes", [])))
 
 
-def _parse_time(value: str) -> dt.datetime | None:
+def parse_time(value: str) -> dt.datetime | None:
+    """A feed's ISO timestamp ("Z" or an offset; naive means UTC); None when unreadable."""
     try:
         parsed = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
@@ -130,7 +131,7 @@ def coverage_of(inventory: Inventory, sources_by_ecosystem: dict[str, dict[str, 
         sources = sorted(held)
         cov.covered[ecosystem] = {"packages": count, "sources": sources,
                                   "lastSuccess": {s: last_success.get(s, "") for s in sources}}
-        newest = max((t for t in (_parse_time(last_success.get(s, "")) for s in sources) if t), default=None)
+        newest = max((t for t in (parse_time(last_success.get(s, "")) for s in sources) if t), default=None)
         age = (now - newest).total_seconds() if newest else None
         if age is None:
             cov.gaps.append(Gap("stale", ecosystem, count, f"{ecosystem}: no record of when "
