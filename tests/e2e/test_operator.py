@@ -42,11 +42,22 @@ def _wait(what: str, check, timeout: float = 90):  # noqa: ANN001
         time.sleep(0.5)
 
 
+def _dpkg_image(release: str, status: str) -> Image:
+    """One layer: the os-release and dpkg status fixtures of a real image."""
+    return Image([make_layer([file("etc/os-release", (TESTDATA / f"pkgdb/os-release/{release}/etc/os-release").read_bytes()),
+                              file("var/lib/dpkg/status", (TESTDATA / f"pkgdb/dpkg/{status}/var/lib/dpkg/status").read_bytes())])])
+
+
+def _start_operator(env: dict, log: Path) -> subprocess.Popen:
+    with open(log, "wb") as out:
+        return subprocess.Popen([sys.executable, "-m", "layerwatch_scanner", "operator"], env=env, stdout=out,
+                                stderr=subprocess.STDOUT)
+
+
 @pytest.fixture
 def operator_env(cluster: ControlPlane, tmp_path: Path):
     registry = start_registry("plain", tmp_path / "registry")
-    image = Image([make_layer([file("etc/os-release", (TESTDATA / "pkgdb/os-release/ubuntu-18.04/etc/os-release").read_bytes()),
-                               file("var/lib/dpkg/status", (TESTDATA / "pkgdb/dpkg/ubuntu-18.04/var/lib/dpkg/status").read_bytes())])])
+    image = _dpkg_image("ubuntu-18.04", "ubuntu-18.04")
     alpine = Image([make_layer([file("etc/os-release", "ID=alpine\nVERSION_ID=3.16.9\n"),
                                 file("lib/apk/db/installed",
                                      (TESTDATA / "pkgdb/apk/alpine-3.16/lib/apk/db/installed").read_bytes())])])
@@ -61,9 +72,7 @@ def operator_env(cluster: ControlPlane, tmp_path: Path):
            "LAYERWATCH_DB_PATH": str(db), "LAYERWATCH_REFRESH_INTERVAL": "1h", "LAYERWATCH_DB_MAX_AGE": "1h",
            "LAYERWATCH_RETENTION": "3s", "LAYERWATCH_GC_INTERVAL": "2s", "LAYERWATCH_METRICS_PORT": str(metrics_port),
            "LAYERWATCH_HEALTH_PORT": str(_port())}
-    log = open(tmp_path / "operator.log", "wb")  # noqa: SIM115
-    proc = subprocess.Popen([sys.executable, "-m", "layerwatch_scanner", "operator"], env=env, stdout=log,
-                            stderr=subprocess.STDOUT)
+    proc = _start_operator(env, tmp_path / "operator.log")
     try:
         yield registry, digest, metrics_port, proc, tmp_path / "operator.log"
     finally:
@@ -145,8 +154,7 @@ def test_operator_pulls_the_database_from_a_registry(cluster: ControlPlane, tmp_
     from layerwatch_scanner.vulndb.artifact import push_db
 
     registry = start_registry("plain", tmp_path / "registry")
-    image = Image([make_layer([file("etc/os-release", (TESTDATA / "pkgdb/os-release/ubuntu-18.04/etc/os-release").read_bytes()),
-                               file("var/lib/dpkg/status", (TESTDATA / "pkgdb/dpkg/ubuntu-18.04/var/lib/dpkg/status").read_bytes())])])
+    image = _dpkg_image("ubuntu-18.04", "ubuntu-18.04")
     built = tmp_path / "builder/vulndb.sqlite"
     assert not update_db(built, ["ubuntu"], {"ubuntu": (TESTDATA / "feeds/ubuntu/cve").as_uri()}).failed
     with registry.client() as client:
@@ -157,9 +165,7 @@ def test_operator_pulls_the_database_from_a_registry(cluster: ControlPlane, tmp_
            "LAYERWATCH_METRICS_PORT": str(_port()), "LAYERWATCH_HEALTH_PORT": str(_port()),
            "LAYERWATCH_FEED_URL_UBUNTU": "http://127.0.0.1:9/never-used"}
     log = tmp_path / "operator.log"
-    with open(log, "wb") as out:
-        proc = subprocess.Popen([sys.executable, "-m", "layerwatch_scanner", "operator"], env=env, stdout=out,
-                                stderr=subprocess.STDOUT)
+    proc = _start_operator(env, log)
     try:
         cluster.apply({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "team-pull"}})
         cluster.apply({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "app", "namespace": "team-pull"},
@@ -190,11 +196,8 @@ def test_feed_refresh_patches_only_the_imagescans_it_changes(cluster: ControlPla
     from layerwatch_scanner.vulndb.store import VulnDB, VulnDBWriter
 
     registry = start_registry("plain", tmp_path / "registry")
-    ubuntu = Image([make_layer([file("etc/os-release", (TESTDATA / "pkgdb/os-release/ubuntu-18.04/etc/os-release").read_bytes()),
-                                file("var/lib/dpkg/status", (TESTDATA / "pkgdb/dpkg/ubuntu-18.04/var/lib/dpkg/status").read_bytes())])])
-    debian = Image([make_layer([file("etc/os-release", (TESTDATA / "pkgdb/os-release/debian-10/etc/os-release").read_bytes()),
-                                file("var/lib/dpkg/status",
-                                     (TESTDATA / "pkgdb/dpkg/debian-10-nginx/var/lib/dpkg/status").read_bytes())])])
+    ubuntu = _dpkg_image("ubuntu-18.04", "ubuntu-18.04")
+    debian = _dpkg_image("debian-10", "debian-10-nginx")
     with registry.client() as client:
         push(client, registry.base_url, "team/ubuntu", "1", ubuntu)
         push(client, registry.base_url, "team/debian", "1", debian)
@@ -208,9 +211,7 @@ def test_feed_refresh_patches_only_the_imagescans_it_changes(cluster: ControlPla
            "LAYERWATCH_FEED_URL_DEBIAN": feeds["debian"],
            "LAYERWATCH_METRICS_PORT": str(_port()), "LAYERWATCH_HEALTH_PORT": str(_port())}
     log = tmp_path / "operator.log"
-    with open(log, "wb") as out:
-        proc = subprocess.Popen([sys.executable, "-m", "layerwatch_scanner", "operator"], env=env, stdout=out,
-                                stderr=subprocess.STDOUT)
+    proc = _start_operator(env, log)
     try:
         cluster.apply({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "team-refresh"}})
         for name in ("ubuntu", "debian"):
