@@ -41,8 +41,10 @@ def build_inventory(
     progress: Progress | None = None,
 ) -> Inventory:
     version = catalogers_version(catalogers)
-    manifest = source.manifest()
     cacheable = cache is not None and getattr(source, "cacheable", True)
+    if cacheable and hasattr(source, "blob_memo"):
+        source.blob_memo = cache  # a registry's configs and manifests by digest, kept between runs
+    manifest = source.manifest()
     digest = manifest.index_digest or manifest.digest
     if cacheable and cache:
         # a warm rescan: this image was cataloged from these very layers by these catalogers

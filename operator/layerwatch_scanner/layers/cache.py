@@ -18,9 +18,10 @@ from pathlib import Path
 from ..errors import LayerwatchError
 from ..model import Inventory, LayerResult
 
-SCHEMA_VERSION = 4  # 2: a match remembers the database build and scanner it was made with;
+SCHEMA_VERSION = 5  # 2: a match remembers the database build and scanner it was made with;
 # 3: the packages each image holds, for re-matching only what a database update changed;
-# 4: decisions numbered, each image's held as a packed vector (a re-match reads no rows per package)
+# 4: decisions numbered, each image's held as a packed vector (a re-match reads no rows per package);
+# 5: small content-addressed blobs (configs, manifests by digest) a warm rescan need not fetch
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS layers (
     digest TEXT NOT NULL,
@@ -64,7 +65,11 @@ CREATE TABLE IF NOT EXISTS rematch_state (id INTEGER PRIMARY KEY CHECK (id = 0),
 -- delta drops the matches it changed): a match made at any of them is current at any other,
 -- without rewriting ten thousand match rows per refresh
 CREATE TABLE IF NOT EXISTS current_builds (build TEXT PRIMARY KEY) WITHOUT ROWID;
+-- image configs and manifests named by digest: immutable, so a warm rescan asks the registry
+-- only for what a tag points to now (one request instead of two or three round trips)
+CREATE TABLE IF NOT EXISTS blobs (digest TEXT PRIMARY KEY, media TEXT NOT NULL, data BLOB NOT NULL) WITHOUT ROWID;
 """
+MAX_MEMO_BLOB = 1024 * 1024
 # what a version-1 cache needs to become version 2 (a cache is never worth a "delete it" error)
 _MIGRATE_1 = """
 ALTER TABLE matches ADD COLUMN build TEXT NOT NULL DEFAULT '';
@@ -121,7 +126,7 @@ class LayerCache:
         conn = self._conn()
         try:
             version = conn.execute("PRAGMA user_version").fetchone()[0]
-            if version not in (0, 1, 2, 3, SCHEMA_VERSION):
+            if version not in (0, 1, 2, 3, 4, SCHEMA_VERSION):
                 raise LayerwatchError(f"layer cache {self.path}: schema {version}, expected {SCHEMA_VERSION}; "
                                       "delete the file to rebuild it")
             if version != SCHEMA_VERSION:
@@ -201,8 +206,15 @@ class LayerCache:
         except (ValueError, TypeError, KeyError, AttributeError):
             return None
 
-    def has_inventory(self, digest: str) -> bool:
-        return self._conn().execute("SELECT 1 FROM inventories WHERE digest = ?", (digest,)).fetchone() is not None
+    def get_blob(self, digest: str) -> tuple[bytes, str] | None:
+        """(data, media type) of a small blob stored by digest; the caller verifies the digest."""
+        row = self._conn().execute("SELECT data, media FROM blobs WHERE digest = ?", (digest,)).fetchone()
+        return (bytes(row[0]), row[1]) if row else None
+
+    def put_blob(self, digest: str, data: bytes, media: str = "") -> None:
+        if len(data) <= MAX_MEMO_BLOB:
+            with self._conn() as conn:
+                conn.execute("INSERT OR REPLACE INTO blobs VALUES (?, ?, ?)", (digest, media, data))
 
     def load_inventory(self, digest: str) -> Inventory | None:
         row = self._conn().execute("SELECT inventory FROM inventories WHERE digest = ?", (digest,)).fetchone()

@@ -1,54 +1,205 @@
-"""HTTP/1.1 for the registry client, on the standard library's http.client.
+"""HTTP/1.1 for the registry client: sockets, with httptools (llhttp, the parser of Node.js and
+uvicorn) reading the answers.
 
-Why not httpx (which the feed downloads use): importing it costs ~150 ms on this kind of
-machine (its command line pulls in click and rich, its models the email package twice), three
-times the whole budget of a warm rescan, and a registry client needs little of it: keep-alive
-connections per host, streaming bodies, TLS with a chosen CA file, and the proxy variables.
-Redirects and authentication stay in client.py, where the SSRF guard sees every hop.
+Why not httpx (which the feed downloads use): importing it costs ~150 ms (its command line pulls in
+click and rich, its models the email package twice), three times the whole budget of a warm
+rescan. Why not the standard library's http.client: it parses headers with the email package,
+which with ssl costs ~30 ms before the first request, more than half that budget (issue 14). Here
+ssl is imported only by a request that uses TLS, and the parser is a small C extension.
+
+What is left to this module is small: keep-alive connections per host, streaming bodies, TLS with
+a chosen CA file, and the proxy variables (a CONNECT tunnel for https). Answers are bounded: the
+header section to 64 KiB and 200 lines, a body read whole to 8 MiB. Redirects and authentication
+stay in client.py, where the SSRF guard sees every hop.
 """
 
 from __future__ import annotations
 
 import base64
 import functools
-import http.client
 import json
 import os
-import ssl
+import re
+import socket
 import threading
 from collections.abc import Iterator
-from typing import IO
+from typing import IO, TYPE_CHECKING
 from urllib.parse import unquote, urlencode, urlsplit
 
-# http.client refuses header lines over 64 KiB itself; a body we read whole is bounded here
+import httptools
+
+if TYPE_CHECKING:
+    import ssl
+
 MAX_BODY_IN_MEMORY = 8 * 1024 * 1024
-_STALE = (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError, http.client.BadStatusLine)
+MAX_HEADER_BYTES = 64 * 1024
+MAX_HEADER_LINES = 200
+_RECV_SIZE = 256 * 1024
+_SMALL_REST = 65536  # an unread rest up to this size is read so the connection can be reused
+_BAD_TARGET = re.compile(r"[\x00-\x20\x7f]")  # what http.client refuses in a request target too
+_BAD_VALUE = re.compile(r"[\r\n\x00]")
 
 
 class TransportError(Exception):
-    """A request that got no HTTP answer (DNS, refused, TLS, timeout, reset); the cause is chained."""
+    """A request that got no usable HTTP answer (DNS, refused, TLS, timeout, reset, malformed);
+    the cause is chained."""
+
+
+class _Stale(TransportError):
+    """A kept-alive connection the server had closed before this request: retried once."""
+
+
+class Headers:
+    """An answer's header fields; get() is case-insensitive and returns the first value."""
+
+    def __init__(self) -> None:
+        self._first: dict[str, str] = {}
+        self._all: list[tuple[str, str]] = []
+
+    def add(self, name: str, value: str) -> None:
+        self._first.setdefault(name.lower(), value)
+        self._all.append((name, value))
+
+    def get(self, name: str, default: str | None = None) -> str | None:
+        return self._first.get(name.lower(), default)
+
+    def items(self) -> list[tuple[str, str]]:
+        return list(self._all)
+
+
+class _Stop(Exception):
+    """Raised from the parser's callback to end an answer that has no body (HEAD, CONNECT)."""
+
+
+class _Answer:
+    """One answer being parsed: httptools calls these methods as it reads."""
+
+    def __init__(self, bodyless: bool):
+        self.bodyless = bodyless
+        self.headers = Headers()
+        self.headers_done = False
+        self.complete = False
+        self.body: list[bytes] = []
+        self.pending = 0  # body bytes parsed but not yet handed out
+        self.trailing = False  # the server sent more than one answer: the connection is not reused
+        self._header_bytes = 0  # of the header lines parsed
+        self._fed = 0  # bytes fed while the header section is not complete
+        self._lines = 0
+        self.parser = httptools.HttpResponseParser(self)
+
+    # -- httptools callbacks ---------------------------------------------------------------------
+
+    def on_message_begin(self) -> None:
+        if self.complete:
+            self.trailing = True
+            raise _Stop
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        self._lines += 1
+        if self._lines > MAX_HEADER_LINES:
+            raise TransportError(f"more than {MAX_HEADER_LINES} header lines")
+        self._header_bytes += len(name) + len(value) + 4
+        if self._header_bytes > MAX_HEADER_BYTES:
+            raise TransportError(f"header section larger than {MAX_HEADER_BYTES} bytes")
+        self.headers.add(name.decode("latin-1"), value.decode("latin-1"))
+
+    def on_headers_complete(self) -> None:
+        if self.parser.get_status_code() < 200:  # 1xx: an interim answer; the real one follows
+            self.headers, self._lines, self._header_bytes, self._fed = Headers(), 0, 0, 0
+            return
+        self.headers_done = True
+        if self.bodyless:
+            self.complete = True
+            raise _Stop
+
+    def on_body(self, body: bytes) -> None:
+        self.body.append(body)
+        self.pending += len(body)
+
+    def on_message_complete(self) -> None:
+        if self.headers_done:
+            self.complete = True
+
+    # -- reading ---------------------------------------------------------------------------------
+
+    def feed(self, data: bytes) -> None:
+        if self.complete:
+            raise TransportError("data after the end of the answer")
+        try:
+            self.parser.feed_data(data)
+        except httptools.HttpParserCallbackError as exc:
+            cause = exc.__context__
+            if isinstance(cause, _Stop):
+                return
+            if isinstance(cause, TransportError):
+                raise cause from None
+            raise TransportError(f"malformed HTTP answer: {exc}") from exc
+        except httptools.HttpParserError as exc:
+            raise TransportError(f"malformed HTTP answer: {exc}") from exc
+        if not self.headers_done:  # a line still incomplete is held by the parser: bounded too
+            self._fed += len(data)
+            if self._fed > MAX_HEADER_BYTES:
+                raise TransportError(f"header section larger than {MAX_HEADER_BYTES} bytes")
+
+    def ends_at_close(self) -> bool:
+        """An answer without a length or chunks: its body ends when the server closes."""
+        return (self.headers_done and self.headers.get("content-length") is None
+                and "chunked" not in (self.headers.get("transfer-encoding") or "").lower())
+
+    def take(self) -> bytes:
+        data = self.body[0] if len(self.body) == 1 else b"".join(self.body)
+        self.body, self.pending = [], 0
+        return data
+
+    def reusable(self) -> bool:
+        connection = (self.headers.get("connection") or "").lower()
+        return (self.complete and not self.trailing and not self.ends_at_close() and self.parser.get_http_version() == "1.1"
+                and "close" not in connection)
 
 
 class Response:
-    def __init__(self, raw: http.client.HTTPResponse, release):  # noqa: ANN001 - release(reusable: bool)
-        self._raw = raw
+    def __init__(self, sock: socket.socket, answer: _Answer, release):  # noqa: ANN001 - release(reusable: bool)
+        self._sock = sock
+        self._answer = answer
         self._release = release
-        self.status_code = raw.status
-        self.headers = raw.headers  # an email.message.Message: .get() is case-insensitive
+        self.status_code = answer.parser.get_status_code()
+        self.headers = answer.headers
         self._content: bytes | None = None
+
+    def _read_more(self) -> bool:
+        """Parse one more read from the socket; False once the answer is complete."""
+        answer = self._answer
+        if answer.complete:
+            return False
+        try:
+            data = self._sock.recv(_RECV_SIZE)
+        except OSError as exc:
+            self.close(reusable=False)
+            raise TransportError(f"reading the answer failed: {exc}") from exc
+        if not data:
+            if answer.ends_at_close():
+                answer.complete = True
+                return False
+            self.close(reusable=False)
+            raise TransportError("the connection closed before the end of the answer")
+        try:
+            answer.feed(data)
+        except TransportError:
+            self.close(reusable=False)
+            raise
+        return True
 
     @property
     def content(self) -> bytes:
         if self._content is None:
-            try:
-                data = self._raw.read(MAX_BODY_IN_MEMORY + 1)
-            except (OSError, http.client.HTTPException) as exc:
-                self.close(reusable=False)
-                raise TransportError(f"reading the answer failed: {exc}") from exc
-            if len(data) > MAX_BODY_IN_MEMORY:
+            while self._read_more():
+                if self._answer.pending > MAX_BODY_IN_MEMORY:
+                    self.close(reusable=False)
+                    raise TransportError(f"answer larger than {MAX_BODY_IN_MEMORY} bytes")
+            if self._answer.pending > MAX_BODY_IN_MEMORY:
                 self.close(reusable=False)
                 raise TransportError(f"answer larger than {MAX_BODY_IN_MEMORY} bytes")
-            self._content = data
+            self._content = self._answer.take()
             self.close()
         return self._content
 
@@ -56,30 +207,38 @@ class Response:
         return json.loads(self.content)
 
     def iter_raw(self, size: int) -> Iterator[bytes]:
-        try:
-            while chunk := self._raw.read(size):
-                yield chunk
-        except (OSError, http.client.HTTPException) as exc:
-            self.close(reusable=False)
-            raise TransportError(f"download interrupted: {exc}") from exc
+        """The body in chunks of about `size` bytes (the last one shorter), as it arrives."""
+        answer = self._answer
+        while True:
+            while answer.pending < size and self._read_more():
+                pass
+            if answer.pending:
+                yield answer.take()
+            if answer.complete and not answer.pending:
+                break
         self.close()
 
     def close(self, reusable: bool = True) -> None:
         if self._release is None:
             return
         release, self._release = self._release, None
-        raw = self._raw
-        # a connection is reused only when its answer was read to the end; a short unread body
-        # (a 401's or a redirect's) is read so the connection can be
-        done = raw.isclosed() or raw.length == 0
-        if not done and reusable and raw.length is not None and raw.length <= 65536:
-            try:
-                raw.read()
-                done = True
-            except (OSError, http.client.HTTPException):
-                pass
-        raw.close()
-        release(reusable and done)
+        answer = self._answer
+        if reusable and not answer.complete:
+            # a short unread body (a 401's or a redirect's) is read so the connection can be reused
+            length = answer.headers.get("content-length") or ""
+            if length.isdigit() and int(length) <= _SMALL_REST:
+                self._release = release
+                try:
+                    while self._read_more():
+                        pass
+                except TransportError:
+                    return  # closed by _read_more
+                self._release = None
+        answer.body, answer.pending = [], 0
+        keep = reusable and answer.reusable()
+        if not keep:
+            self._sock.close()
+        release(keep)
 
 
 def _proxy_for(scheme: str, host: str) -> str | None:
@@ -94,15 +253,78 @@ def _proxy_for(scheme: str, host: str) -> str | None:
     return env.get(var) or env.get(var.lower()) or None
 
 
+def _host_port(netloc: str, default_port: int) -> tuple[str, int]:
+    parts = urlsplit(f"//{netloc}")
+    try:
+        port = parts.port or default_port
+    except ValueError as exc:
+        raise TransportError(f"bad port in {netloc!r}") from exc
+    if not parts.hostname:
+        raise TransportError(f"no host in {netloc!r}")
+    return parts.hostname, port
+
+
+def _ascii(host: str) -> str | bytes:
+    """An ASCII host name as bytes: the socket module then skips the idna codec (and its import)."""
+    return host.encode("ascii") if host.isascii() else host
+
+
+def _head(method: str, target: str, headers: dict[str, str]) -> bytes:
+    if _BAD_TARGET.search(target):
+        raise TransportError(f"request target {target[:80]!r} has a space or control character")
+    lines = [f"{method} {target} HTTP/1.1"]
+    for name, value in headers.items():
+        if _BAD_VALUE.search(name) or _BAD_VALUE.search(value) or ":" in name:
+            raise TransportError(f"header {name!r} has a line break")
+        lines.append(f"{name}: {value}")
+    return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
+
+
+def _read_head(sock: socket.socket, answer: _Answer, fresh: bool) -> None:
+    """Read until the answer's headers are parsed. On a reused connection, nothing at all (a
+    reset or an immediate close) means the server had dropped it: _Stale."""
+    started = False
+    while not answer.headers_done:
+        try:
+            data = sock.recv(_RECV_SIZE)
+        except (ConnectionResetError, BrokenPipeError) as exc:
+            if not started and not fresh:
+                raise _Stale(str(exc)) from exc
+            raise TransportError(f"connection reset: {exc}") from exc
+        except OSError as exc:
+            raise TransportError(f"{exc}") from exc
+        if not data:
+            if not started and not fresh:
+                raise _Stale("closed by the server")
+            raise TransportError("the server closed the connection without an answer")
+        started = True
+        answer.feed(data)
+
+
+def _send(sock: socket.socket, head: bytes, body: bytes | IO[bytes] | None, fresh: bool) -> None:
+    try:
+        if body is None or isinstance(body, bytes):
+            sock.sendall(head + (body or b""))
+        else:
+            sock.sendall(head)
+            sock.sendfile(body)  # type: ignore[arg-type]
+    except (ConnectionResetError, BrokenPipeError) as exc:
+        if not fresh:
+            raise _Stale(str(exc)) from exc
+        raise TransportError(f"connection reset: {exc}") from exc
+    except OSError as exc:
+        raise TransportError(f"{exc}") from exc
+
+
 class Pool:
     """Idle keep-alive connections per (scheme, host[:port]); thread-safe (one request per
-    connection at a time, as http.client requires)."""
+    connection at a time)."""
 
     def __init__(self, ssl_context: ssl.SSLContext | None, timeout: float, headers: dict[str, str]):
         self._ssl_context = ssl_context
         self._timeout = timeout
         self._headers = headers
-        self._idle: dict[tuple[str, str], list[tuple]] = {}  # (connection, proxy headers)
+        self._idle: dict[tuple[str, str], list[tuple[socket.socket, dict[str, str] | None]]] = {}
         self._lock = threading.Lock()
 
     def _context(self) -> ssl.SSLContext:
@@ -110,25 +332,51 @@ class Pool:
             self._ssl_context = _shared_default_context()
         return self._ssl_context
 
-    def _connect(self, scheme: str, netloc: str) -> tuple[http.client.HTTPConnection, dict[str, str] | None]:
+    def _tcp(self, host: str, port: int) -> socket.socket:
+        try:
+            sock = socket.create_connection((_ascii(host), port), timeout=self._timeout)
+        except OSError as exc:
+            raise TransportError(f"{exc}") from exc
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        return sock
+
+    def _tls(self, sock: socket.socket, host: str) -> socket.socket:
+        import ssl
+
+        try:
+            return self._context().wrap_socket(sock, server_hostname=host)
+        except (OSError, ssl.SSLError, ValueError) as exc:
+            sock.close()
+            raise TransportError(f"{exc}") from exc
+
+    def _connect(self, scheme: str, netloc: str) -> tuple[socket.socket, dict[str, str] | None]:
         """A new connection, and for a plain-HTTP proxy the headers it needs (requests through it
         carry the absolute URL); None when requests go straight to the host or through a tunnel."""
+        host, port = _host_port(netloc, 443 if scheme == "https" else 80)
         proxy = _proxy_for(scheme, netloc)
-        if proxy:
-            p = urlsplit(proxy if "://" in proxy else f"http://{proxy}")
-            proxy_auth = {}
-            if p.username:
-                pair = f"{unquote(p.username)}:{unquote(p.password or '')}".encode()
-                proxy_auth["Proxy-Authorization"] = "Basic " + base64.b64encode(pair).decode()
-            if scheme == "https":
-                conn = http.client.HTTPSConnection(p.hostname, p.port or 80, timeout=self._timeout,
-                                                   context=self._context())
-                conn.set_tunnel(netloc, headers=proxy_auth)
-                return conn, None
-            return http.client.HTTPConnection(p.hostname, p.port or 80, timeout=self._timeout), proxy_auth
-        if scheme == "https":
-            return http.client.HTTPSConnection(netloc, timeout=self._timeout, context=self._context()), None
-        return http.client.HTTPConnection(netloc, timeout=self._timeout), None
+        if not proxy:
+            sock = self._tcp(host, port)
+            return (self._tls(sock, host) if scheme == "https" else sock), None
+        p = urlsplit(proxy if "://" in proxy else f"http://{proxy}")
+        proxy_auth = {}
+        if p.username:
+            pair = f"{unquote(p.username)}:{unquote(p.password or '')}".encode()
+            proxy_auth["Proxy-Authorization"] = "Basic " + base64.b64encode(pair).decode()
+        sock = self._tcp(*_host_port(p.netloc.rpartition("@")[2], 80))
+        if scheme != "https":
+            return sock, proxy_auth
+        try:  # a tunnel: CONNECT, then TLS with the registry through it
+            _send(sock, _head("CONNECT", f"{host}:{port}", {"Host": f"{host}:{port}", **proxy_auth}), None, True)
+            answer = _Answer(bodyless=True)
+            _read_head(sock, answer, fresh=True)
+        except TransportError:
+            sock.close()
+            raise
+        if answer.parser.get_status_code() != 200:
+            sock.close()
+            raise TransportError(f"proxy {p.hostname} refused the tunnel to {host}:{port} "
+                                 f"(HTTP {answer.parser.get_status_code()})")
+        return self._tls(sock, host), None
 
     def request(self, method: str, url: str, headers: dict[str, str] | None = None,
                 params: dict[str, str] | None = None, auth: tuple[str, str] | None = None,
@@ -136,40 +384,41 @@ class Pool:
         """`body`: bytes, or a seekable file sent with its Content-Length (pushes)."""
         parts = urlsplit(url)
         scheme, netloc = parts.scheme, parts.netloc
+        if scheme not in ("http", "https") or not netloc:
+            raise TransportError(f"not an http(s) URL: {url[:80]!r}")
         target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
         if params:
             target += ("&" if "?" in target else "?") + urlencode(params)
-        sent = {**self._headers, **(headers or {})}
+        sent = {"Host": netloc, **self._headers, **(headers or {})}
         if auth:
             sent["Authorization"] = "Basic " + base64.b64encode(f"{auth[0]}:{auth[1]}".encode()).decode()
         if body is not None:
             sent["Content-Length"] = str(len(body) if isinstance(body, bytes) else os.fstat(body.fileno()).st_size)
         key = (scheme, netloc)
+        direct = _head(method, target, sent)  # checked before any connection is opened
         for attempt in range(2):
             if hasattr(body, "seek"):
                 body.seek(0)  # type: ignore[union-attr]
-            conn, proxy_headers, reused = self._checkout(key)
+            sock, proxy_headers, reused = self._checkout(key)
+            head = direct if proxy_headers is None else \
+                _head(method, f"{scheme}://{netloc}{target}", {**sent, **proxy_headers})
+            answer = _Answer(bodyless=method == "HEAD")
             try:
-                if proxy_headers is None:
-                    conn.request(method, target, body=body, headers=sent)
-                else:
-                    conn.request(method, f"{scheme}://{netloc}{target}", body=body, headers={**sent, **proxy_headers})
-                raw = conn.getresponse()
-            except _STALE as exc:
-                conn.close()
-                if reused and attempt == 0:  # the server closed an idle keep-alive connection: once more
+                _send(sock, head, body, fresh=not reused)
+                _read_head(sock, answer, fresh=not reused)
+            except _Stale as exc:
+                sock.close()
+                if attempt == 0:  # the server closed an idle keep-alive connection: once more
                     continue
                 raise TransportError(f"connection to {netloc} closed: {exc}") from exc
-            except (OSError, http.client.HTTPException, ValueError) as exc:
-                conn.close()
-                raise TransportError(f"{exc}") from exc
-            if method == "HEAD":
-                raw.length = 0  # http.client leaves nothing to read after a HEAD
-            idle = (conn, proxy_headers)
-            return Response(raw, lambda reusable, c=idle: self._checkin(key, c, reusable))
+            except TransportError:
+                sock.close()
+                raise
+            idle = (sock, proxy_headers)
+            return Response(sock, answer, lambda reusable, c=idle: self._checkin(key, c, reusable))
         raise AssertionError("unreachable")
 
-    def _checkout(self, key: tuple[str, str]) -> tuple[http.client.HTTPConnection, dict[str, str] | None, bool]:
+    def _checkout(self, key: tuple[str, str]) -> tuple[socket.socket, dict[str, str] | None, bool]:
         with self._lock:
             idle = self._idle.get(key)
             if idle:
@@ -187,8 +436,8 @@ class Pool:
         with self._lock:
             idle, self._idle = self._idle, {}
         for conns in idle.values():
-            for conn, _ in conns:
-                conn.close()
+            for sock, _ in conns:
+                sock.close()
 
 
 @functools.lru_cache(maxsize=1)
@@ -201,6 +450,8 @@ def _shared_default_context() -> ssl.SSLContext:
 def default_ssl_context(cafile: str | None = None) -> ssl.SSLContext:
     """Verify against `cafile`, else SSL_CERT_FILE/SSL_CERT_DIR, else certifi's bundle (as httpx and
     Docker do), else the system's store."""
+    import ssl
+
     if cafile:
         return ssl.create_default_context(cafile=cafile)
     if os.environ.get("SSL_CERT_FILE") or os.environ.get("SSL_CERT_DIR"):
@@ -211,3 +462,4 @@ def default_ssl_context(cafile: str | None = None) -> ssl.SSLContext:
     except ImportError:
         return ssl.create_default_context()
     return ssl.create_default_context(cafile=certifi.where())
+

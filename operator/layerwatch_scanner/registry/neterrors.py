@@ -4,7 +4,14 @@ problem, and a refused connection is not an authentication one."""
 from __future__ import annotations
 
 import socket
-import ssl
+import sys
+
+
+def _ssl_error(cause: BaseException, name: str = "SSLError") -> bool:
+    """isinstance against ssl's classes, without importing ssl: a process that never imported it
+    never spoke TLS."""
+    ssl = sys.modules.get("ssl")
+    return ssl is not None and isinstance(cause, getattr(ssl, name))
 
 
 def _chain(exc: BaseException):  # noqa: ANN202 - the exception and its causes, outermost first
@@ -24,7 +31,7 @@ def describe(exc: BaseException, host: str) -> str:
             return f"cannot resolve {host.rsplit(':', 1)[0]} (DNS lookup failed): check the name and the resolver"
         if _untrusted(cause):
             return (f"TLS certificate of {host} not trusted ({cause}): pass --ca-cert FILE for a private CA")
-        if isinstance(cause, ssl.SSLError) or any(word in str(cause) for word in ("WRONG_VERSION_NUMBER", "TLS", "SSL")):
+        if _ssl_error(cause) or any(word in str(cause) for word in ("WRONG_VERSION_NUMBER", "TLS", "SSL")):
             return (f"TLS handshake with {host} failed ({cause}): a registry that serves plain HTTP must be named "
                     "with --insecure-registry")
         if isinstance(cause, ConnectionRefusedError) or "Connection refused" in str(cause):
@@ -36,7 +43,7 @@ def describe(exc: BaseException, host: str) -> str:
 
 
 def _untrusted(cause: BaseException) -> bool:
-    return isinstance(cause, ssl.SSLCertVerificationError) or "CERTIFICATE_VERIFY_FAILED" in str(cause)
+    return _ssl_error(cause, "SSLCertVerificationError") or "CERTIFICATE_VERIFY_FAILED" in str(cause)
 
 
 def is_untrusted_certificate(exc: BaseException) -> bool:

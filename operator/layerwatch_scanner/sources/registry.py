@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import IO
+from typing import IO, Protocol
 
 from ..digests import VerifyingReader, sha256_digest
 from ..errors import DigestMismatchError
@@ -13,6 +13,14 @@ from ..registry.guard import HostGuard
 from ..registry.reference import parse_reference
 from .manifests import ACCEPT, MAX_BLOB_IN_MEMORY, resolve_manifest
 from .options import SourceOptions
+
+
+class BlobMemo(Protocol):
+    """Where small blobs named by digest are kept between runs (the layer cache)."""
+
+    def get_blob(self, digest: str) -> tuple[bytes, str] | None: ...
+
+    def put_blob(self, digest: str, data: bytes, media: str = "") -> None: ...
 
 
 def client_for(registry: str, options: SourceOptions) -> RegistryClient:
@@ -29,18 +37,35 @@ class RegistrySource:
         self.ref = parse_reference(reference)
         self.description = f"registry:{self.ref}"
         self.client = client_for(self.ref.registry, self.options)
+        # set by build_inventory when there is a layer cache: configs and manifests named by
+        # digest are read from it (verified again) instead of asked for
+        self.blob_memo: BlobMemo | None = None
+
+    def _remembered(self, digest: str) -> tuple[bytes, str] | None:
+        hit = self.blob_memo.get_blob(digest) if self.blob_memo is not None else None
+        return hit if hit is not None and sha256_digest(hit[0]) == digest else None
 
     def _fetch(self, reference: str) -> tuple[bytes, str]:
+        by_digest = reference.startswith("sha256:")
+        if by_digest and (hit := self._remembered(reference)):
+            return hit
         data, media = self.client.get_manifest(self.ref, reference, ACCEPT)
-        if reference.startswith("sha256:") and sha256_digest(data) != reference:
-            raise DigestMismatchError(f"{self.ref}: manifest content does not match its digest {reference}")
+        if by_digest:
+            if sha256_digest(data) != reference:
+                raise DigestMismatchError(f"{self.ref}: manifest content does not match its digest {reference}")
+            if self.blob_memo is not None:
+                self.blob_memo.put_blob(reference, data, media)
         return data, media
 
     def _blob(self, digest: str) -> bytes:
+        if hit := self._remembered(digest):
+            return hit[0]
         what = f"{self.ref} config {digest}"
         with VerifyingReader(self.client.open_blob(self.ref, digest, what), digest, what) as reader:
             data = reader.read(MAX_BLOB_IN_MEMORY + 1)
             reader.drain()
+        if self.blob_memo is not None:  # it keeps only small ones
+            self.blob_memo.put_blob(digest, data)
         return data
 
     def manifest(self) -> ImageManifest:

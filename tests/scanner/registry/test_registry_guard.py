@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import socket
+import threading
 
 import pytest
 from layerwatch_scanner.errors import (
@@ -18,7 +20,7 @@ from layerwatch_scanner.registry.reference import parse_reference
 from layerwatch_scanner.sources.options import SourceOptions
 from layerwatch_scanner.sources.registry import RegistrySource
 
-from tests.support.images import Image, file, make_layer
+from tests.support.images import Image, digest_of, file, make_layer
 from tests.support.scripted import Answer, ScriptedServer
 
 REG = "registry.example.com"
@@ -152,7 +154,8 @@ def test_keep_alive_connections_are_reused_and_survive_a_server_that_closed_them
         source = RegistrySource(f"{registry.host}/app:1")
         source.manifest()
         source.manifest()
-        assert len(registry.seen) == 4 and len(registry.connections) == 1  # 2 x (manifest, config)
+        # 2 x (manifest, config), on one connection: the first request was the plain-HTTP probe
+        assert len(registry.seen) == 4 and len(registry.connections) == 1
         registry.drop_connections = True
         source.manifest()  # its first request finds the idle connection closed: retried on a new one
         registry.drop_connections = False
@@ -176,3 +179,86 @@ def test_plain_http_goes_through_http_proxy_and_no_proxy_bypasses_it(monkeypatch
         monkeypatch.setenv("NO_PROXY", ".invalid")
         with pytest.raises(RegistryError, match="cannot resolve registry.invalid"):
             RegistrySource(f"{remote}/app:1", options).manifest()
+
+
+class ConnectProxy:
+    """An HTTPS proxy: answers CONNECT host:port with 200, then relays bytes both ways."""
+
+    def __init__(self, target: str):
+        self.target = target
+        self.connects: list[bytes] = []
+        self.sock = socket.create_server(("127.0.0.1", 0))
+        self.host = f"127.0.0.1:{self.sock.getsockname()[1]}"
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self) -> None:
+        while True:
+            try:
+                client, _ = self.sock.accept()
+            except OSError:
+                return
+            head = b""
+            while b"\r\n\r\n" not in head:
+                head += client.recv(4096)
+            self.connects.append(head)
+            host, _, port = self.target.partition(":")
+            upstream = socket.create_connection((host, int(port)))
+            client.sendall(b"HTTP/1.1 200 Connection established\r\n\r\n")
+            for a, b in ((client, upstream), (upstream, client)):
+                threading.Thread(target=self._pipe, args=(a, b), daemon=True).start()
+
+    @staticmethod
+    def _pipe(src: socket.socket, dst: socket.socket) -> None:
+        try:
+            while data := src.recv(65536):
+                dst.sendall(data)
+        except OSError:
+            pass
+        finally:
+            for s in (src, dst):
+                try:
+                    s.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+
+    def close(self) -> None:
+        self.sock.close()
+
+
+def test_https_goes_through_a_connect_tunnel(monkeypatch, tmp_path) -> None:
+    image = _image()
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    monkeypatch.delenv("no_proxy", raising=False)
+    with ScriptedServer(_routes(image), cert_dir=tmp_path) as registry:
+        proxy = ConnectProxy(registry.host)
+        try:
+            monkeypatch.setenv("HTTPS_PROXY", f"http://user:secret@{proxy.host}")
+            # TLS with the registry runs through the tunnel, its certificate checked as usual
+            source = RegistrySource(f"{registry.host}/app:1", SourceOptions(ca_cert=str(registry.ca_path)))
+            source.client.insecure = False  # https from the start, as for any remote registry
+            assert source.manifest().digest == image.digest
+            assert proxy.connects and proxy.connects[0].startswith(f"CONNECT {registry.host} HTTP/1.1".encode())
+            assert b"Proxy-Authorization: Basic " in proxy.connects[0]
+            assert all("proxy-authorization" not in s.headers for s in registry.seen)  # never past the proxy
+        finally:
+            proxy.close()
+
+
+def test_a_warm_rescan_asks_the_registry_only_what_the_tag_points_to(tmp_path) -> None:
+    from layerwatch_scanner.layers.cache import LayerCache
+
+    image = _image()
+    cache = LayerCache(tmp_path / "cache.sqlite")
+    with ScriptedServer(_routes(image)) as registry:
+        first = build_inventory(RegistrySource(f"{registry.host}/app:1"), cache=cache)
+        registry.seen.clear()
+        again = build_inventory(RegistrySource(f"{registry.host}/app:1"), cache=cache)
+        assert again.packages == first.packages
+        # the config (named by digest, so immutable) came from the cache
+        assert [s.path for s in registry.seen] == ["/v2/app/manifests/1"]
+        # a cached copy that no longer matches its digest is not used: it is fetched again
+        cache._conn().execute("UPDATE blobs SET data = ?", (b"{}",))
+        cache._conn().commit()
+        registry.seen.clear()
+        assert build_inventory(RegistrySource(f"{registry.host}/app:1"), cache=cache).packages == first.packages
+        assert registry.requests_to(f"/v2/app/blobs/{digest_of(image.config_bytes())}")
