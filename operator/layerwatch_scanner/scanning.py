@@ -27,6 +27,7 @@ if TYPE_CHECKING:
 
 @dataclass
 class ScanResult:
+    """One image scanned: its inventory, findings, advice, the database and what it covers."""
     inventory: Inventory
     findings: list[Finding]
     remediation: list[LayerAdvice]

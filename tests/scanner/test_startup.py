@@ -54,3 +54,29 @@ def test_a_warm_rescan_reads_caches_not_catalogers_or_matchers(tmp_path: Path) -
         assert not _top(warm, NEVER_WARM), fmt
         if fmt == "json":
             assert again.stdout == first.stdout  # the same report, from the caches
+
+
+def test_a_warm_rescan_from_a_plain_registry_loads_no_tls_or_email(tmp_path: Path) -> None:
+    """A local registry speaks plain HTTP: the transport then needs neither ssl nor the email
+    package (http.client's header parser), about 30 ms of imports together."""
+    from tests.support.scripted import Answer, ScriptedServer
+
+    status = (TESTDATA / "pkgdb/dpkg/debian-10-nginx/var/lib/dpkg/status").read_bytes()
+    image = Image([make_layer([file("var/lib/dpkg/status", status)])])
+    routes = {"/v2/app/manifests/1": Answer(200, image.manifest_bytes(), {"Content-Type": image.media_type})}
+    routes.update({f"/v2/app/blobs/{d}": Answer(200, data) for d, data in image.blobs().items()})
+    db = tmp_path / "db.sqlite"
+    update = subprocess.run([sys.executable, "-m", "layerwatch_scanner", "db", "update", "--db", str(db), "--source",
+                             "debian", "--source-url", f"debian={(FEEDS / 'debian/vunnel-subset.json').as_uri()}"],
+                            capture_output=True, text=True)
+    assert update.returncode == 0, update.stderr
+    with ScriptedServer(routes) as registry:
+        scan = ["scan", f"{registry.host}/app:1", "--db", str(db), "--cache", str(tmp_path / "cache.sqlite"),
+                "--allow-missing-data", "-o", "json"]
+        _, cold = _imported(*scan)
+        assert cold.returncode == 0, cold.stderr[-2000:]
+        registry.seen.clear()
+        warm, again = _imported(*scan)
+        assert again.returncode == 0 and again.stdout == cold.stdout
+        assert not _top(warm, ("ssl", "http", "email", "base64", *NEVER_WARM))
+        assert [s.path for s in registry.seen] == ["/v2/app/manifests/1"]  # the config came from the cache

@@ -37,6 +37,7 @@ def sources_needed(inventory: Inventory) -> set[str]:
 
 @dataclass
 class Gap:
+    """Something the advisory data does not cover for an image: no "clean" may be claimed there."""
     kind: str  # missing-source | missing-release | unsupported-distribution | unknown-distribution | stale
     ecosystem: str  # "debian:12", "PyPI", or the distribution ("amzn 2023")
     packages: int
@@ -46,6 +47,7 @@ class Gap:
 
 @dataclass
 class Coverage:
+    """Per ecosystem, which sources covered an image's packages, and the gaps where none did."""
     covered: dict[str, dict[str, Any]] = field(default_factory=dict)  # ecosystem -> packages, sources
     gaps: list[Gap] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)

@@ -22,6 +22,7 @@ if TYPE_CHECKING:
 
 @dataclass
 class Upgrade:
+    """One package upgrade that fixes findings: to which version, and how many it fixes."""
     package: str
     package_type: str
     version: str
@@ -32,6 +33,7 @@ class Upgrade:
 
 @dataclass
 class LayerAdvice:
+    """Where the fix of one layer's findings lives (base image or own layer) and the upgrades."""
     layer: str
     index: int
     advice: str  # "rebuild on a newer base image" / "upgrade in your own layer"

@@ -8,7 +8,6 @@ never sent to a host other than the registry.
 
 from __future__ import annotations
 
-import base64
 import ipaddress
 import json
 import re
@@ -24,7 +23,7 @@ from ..streams import ChunkReader
 from . import neterrors
 from .credentials import Credentials, lookup
 from .guard import HostGuard
-from .http import Pool, Response, TransportError, default_ssl_context
+from .http import Pool, Response, TransportError, basic_auth, default_ssl_context
 from .reference import Reference
 
 MAX_REDIRECTS = 5
@@ -146,8 +145,7 @@ class RegistryClient:
             if token and token[1] > time.monotonic():
                 return {"Authorization": f"Bearer {token[0]}"}
         if self._basic and self.credentials:
-            pair = f"{self.credentials.username}:{self.credentials.password}".encode()
-            return {"Authorization": "Basic " + base64.b64encode(pair).decode()}
+            return {"Authorization": basic_auth(self.credentials.username, self.credentials.password)}
         return {}
 
     def _authenticate(self, challenge: str, scope: str, what: str) -> None:

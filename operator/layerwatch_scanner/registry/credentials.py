@@ -7,7 +7,6 @@ $XDG_RUNTIME_DIR/containers/auth.json. Entries carry `auth` (base64 "user:passwo
 
 from __future__ import annotations
 
-import base64
 import binascii
 import json
 import os
@@ -22,6 +21,8 @@ _HUB_KEYS = ("https://index.docker.io/v1/", "index.docker.io", "docker.io", "reg
 
 @dataclass(frozen=True)
 class Credentials:
+    """A registry user name and password (never printed: repr hides the password)."""
+
     username: str
     password: str
 
@@ -48,6 +49,8 @@ def _entry_credentials(entry: object, path: Path, key: str) -> Credentials | Non
         return None
     if entry.get("auth"):
         try:
+            import base64  # only when a config file names this registry
+
             decoded = base64.b64decode(entry["auth"], validate=True).decode()
         except (binascii.Error, UnicodeDecodeError, ValueError) as exc:
             raise AuthError(f"{path}: the 'auth' of {key} is not base64 'user:password'") from exc

@@ -15,7 +15,6 @@ stay in client.py, where the SSRF guard sees every hop.
 
 from __future__ import annotations
 
-import base64
 import functools
 import json
 import os
@@ -241,6 +240,13 @@ class Response:
         release(keep)
 
 
+def basic_auth(username: str, password: str) -> str:
+    """An Authorization value for Basic auth (base64 is imported only by a request that needs it)."""
+    import base64
+
+    return "Basic " + base64.b64encode(f"{username}:{password}".encode()).decode()
+
+
 def _proxy_for(scheme: str, host: str) -> str | None:
     """The proxy URL from HTTPS_PROXY/HTTP_PROXY (either case), unless NO_PROXY names the host."""
     env = os.environ
@@ -360,8 +366,7 @@ class Pool:
         p = urlsplit(proxy if "://" in proxy else f"http://{proxy}")
         proxy_auth = {}
         if p.username:
-            pair = f"{unquote(p.username)}:{unquote(p.password or '')}".encode()
-            proxy_auth["Proxy-Authorization"] = "Basic " + base64.b64encode(pair).decode()
+            proxy_auth["Proxy-Authorization"] = basic_auth(unquote(p.username), unquote(p.password or ""))
         sock = self._tcp(*_host_port(p.netloc.rpartition("@")[2], 80))
         if scheme != "https":
             return sock, proxy_auth
@@ -391,7 +396,7 @@ class Pool:
             target += ("&" if "?" in target else "?") + urlencode(params)
         sent = {"Host": netloc, **self._headers, **(headers or {})}
         if auth:
-            sent["Authorization"] = "Basic " + base64.b64encode(f"{auth[0]}:{auth[1]}".encode()).decode()
+            sent["Authorization"] = basic_auth(*auth)
         if body is not None:
             sent["Content-Length"] = str(len(body) if isinstance(body, bytes) else os.fstat(body.fileno()).st_size)
         key = (scheme, netloc)

@@ -20,6 +20,7 @@ _DIGEST = re.compile(r"^sha256:[0-9a-f]{64}$")
 
 @dataclass(frozen=True)
 class Reference:
+    """A parsed image reference."""
     registry: str  # host[:port] as written ("docker.io", "localhost:5000")
     repository: str  # "library/nginx"
     tag: str = ""

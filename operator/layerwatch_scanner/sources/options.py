@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 @dataclass
 class SourceOptions:
+    """How to reach an image: platform, registry credentials, TLS, hosts allowed, timeout."""
     platform: str = "linux/amd64"
     username: str | None = None
     password: str | None = None  # never logged

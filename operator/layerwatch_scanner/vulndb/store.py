@@ -55,6 +55,7 @@ CREATE INDEX affected_source ON affected (source, doc);
 
 @dataclass
 class SourceMeta:
+    """One feed source as the database last stored it: where from, when, how much."""
     url: str
     etag: str = ""
     last_modified: str = ""
@@ -70,6 +71,7 @@ class SourceMeta:
 
 @dataclass
 class DBMetadata:
+    """What a database holds: schema, build time and key, and each source's state."""
     schema_version: int
     built_at: str
     sources: dict[str, SourceMeta] = field(default_factory=dict)
