@@ -88,8 +88,13 @@ def scan(args: argparse.Namespace) -> int:
         hint = "`layerwatch db import FILE`" if args.offline else "`layerwatch db update`"
         raise LayerwatchError(f"no vulnerability database at {db_path}: run {hint} first")
     options = opt.source_options(args)
-    with progress_bar() as progress:
-        result = scan_image(args.image, db_path, options, opt.open_cache(args.cache, args.no_cache), progress, max_age)
+    cache = opt.open_cache(args.cache, args.no_cache)
+    try:
+        with progress_bar() as progress:
+            result = scan_image(args.image, db_path, options, cache, progress, max_age)
+    finally:
+        if cache is not None:
+            cache.close()
     for warning in result.warnings:
         opt.warn(warning)
     if not result.coverage.complete and not args.allow_missing_data:

@@ -1,16 +1,21 @@
-"""Feed updaters, one module per advisory source. Each module exposes FEEDS: a list of Feed
-objects (interfaces.FeedUpdater plus `urls()` and `parse()`); list the module here to add one."""
+"""Feed updaters: a distribution's live in its folder (distros/<name>/feed.py), the language
+ecosystems' and the global ones (OSV, NVD, KEV, EPSS) here, one module per source. Each module
+exposes FEEDS: a list of Feed objects (feeds/base.py)."""
 
 from __future__ import annotations
 
 import importlib
 
-FEED_MODULES = ["debian", "ubuntu", "alpine", "redhat", "osv", "nvd", "kev", "epss"]
+FEED_MODULES = ["osv", "nvd", "kev", "epss"]
 
 
 def all_feeds() -> dict:
+    from ..distros import all_distributions
+
+    modules = [f"{__name__}.{m}" for m in FEED_MODULES]
+    modules += [m for d in all_distributions() for m in d.feed_modules]
     feeds = {}
-    for module in FEED_MODULES:
-        for feed in importlib.import_module(f"{__name__}.{module}").FEEDS:
+    for module in dict.fromkeys(modules):
+        for feed in importlib.import_module(module).FEEDS:
             feeds[feed.name] = feed
     return feeds

@@ -1,5 +1,6 @@
 """OSV records (https://ossf.github.io/osv-schema/): the language ecosystems' bulk exports from
-osv.dev, the GitHub Advisory Database, and Ubuntu's security notices (own module ubuntu.py).
+osv.dev, the GitHub Advisory Database, and distributions' OSV exports (their folders in distros/
+name the OSV ecosystems they publish under).
 
 Ranges of type ECOSYSTEM and SEMVER are kept in the package's own version scheme; GIT ranges
 name commits, not releases, and cannot be matched against an installed version.
@@ -7,6 +8,7 @@ name commits, not releases, and cannot be matched against an installed version.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,20 +21,19 @@ from .common import cvss_score, iter_documents, load_document, severity_word
 OSV_BASE = "https://osv-vulnerabilities.storage.googleapis.com"
 LANGUAGE_ECOSYSTEMS = {"PyPI": "pypi", "npm": "npm", "Go": "go", "Maven": "maven", "RubyGems": "rubygems",
                        "crates.io": "crates"}
-_UBUNTU = re.compile(r"^Ubuntu:(?:(Pro):)?(?:FIPS[^:]*:)?(\d+\.\d+)(?::LTS)?$")
 
 
+@functools.cache
 def ecosystem_key(osv_ecosystem: str) -> str | None:
     """Our ecosystem key for an OSV ecosystem name; None for ones we do not match."""
     if osv_ecosystem in LANGUAGE_ECOSYSTEMS:
         return osv_ecosystem
-    m = _UBUNTU.match(osv_ecosystem)
-    if m:
-        return f"{'ubuntu-pro' if m.group(1) else 'ubuntu'}:{m.group(2)}"
-    if osv_ecosystem.startswith("Debian:"):
-        return "debian:" + osv_ecosystem.split(":", 1)[1]
-    if osv_ecosystem.startswith("Alpine:v"):
-        return "alpine:" + osv_ecosystem.split(":v", 1)[1]
+    from ..distros import all_distributions
+
+    for distribution in all_distributions():
+        key = distribution.osv_ecosystem(osv_ecosystem) if distribution.osv_ecosystem else None
+        if key:
+            return key
     return None
 
 

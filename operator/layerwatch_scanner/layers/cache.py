@@ -123,6 +123,8 @@ class LayerCache:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._local = threading.local()
+        self._opened: list[sqlite3.Connection] = []  # every thread's, for close()
+        self._lock = threading.Lock()
         conn = self._conn()
         try:
             version = conn.execute("PRAGMA user_version").fetchone()[0]
@@ -147,6 +149,8 @@ class LayerCache:
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA synchronous=NORMAL")
             self._local.conn = conn
+            with self._lock:
+                self._opened.append(conn)
         return conn
 
     def get_layer(self, digest: str, catalogers: str) -> LayerResult | None:
@@ -369,7 +373,10 @@ class LayerCache:
             return None
 
     def close(self) -> None:
-        conn = getattr(self._local, "conn", None)
-        if conn is not None:
+        """Close every thread's connection (the layer workers' too): the last one to close folds
+        the write-ahead log back into the file, so the next process need not recover it."""
+        with self._lock:
+            opened, self._opened = self._opened, []
+        for conn in opened:
             conn.close()
-            self._local.conn = None
+        self._local = threading.local()

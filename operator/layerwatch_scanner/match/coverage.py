@@ -14,25 +14,33 @@ import datetime as dt
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from .. import distros
 from ..model import OS_PACKAGE_TYPES, Inventory, describe_os
-from .ecosystems import RELATIVE_DATA, family, lookup_for
+from .ecosystems import family, lookup_for
 
 WARN_AGE = dt.timedelta(hours=24)
-RELATIVE_NAMES = {"rhel": "Red Hat's"}
 DEFAULT_MAX_AGE = dt.timedelta(days=7)
 
-# Ecosystem family -> the sources that publish it, first the one `db update --source` needs.
-FAMILY_SOURCES = {
-    "debian": ["debian"], "ubuntu": ["ubuntu"], "ubuntu-pro": ["ubuntu"], "alpine": ["alpine"],
-    "rhel": ["redhat"], "PyPI": ["osv-pypi", "ghsa"], "npm": ["osv-npm", "ghsa"], "Go": ["osv-go", "ghsa"],
-    "Maven": ["osv-maven", "ghsa"], "RubyGems": ["osv-rubygems", "ghsa"], "crates.io": ["osv-crates", "ghsa"],
+# Language ecosystem -> the sources that publish it, first the one `db update --source` needs
+# (a distribution names its own: distros/).
+LANGUAGE_SOURCES = {
+    "PyPI": ("osv-pypi", "ghsa"), "npm": ("osv-npm", "ghsa"), "Go": ("osv-go", "ghsa"),
+    "Maven": ("osv-maven", "ghsa"), "RubyGems": ("osv-rubygems", "ghsa"), "crates.io": ("osv-crates", "ghsa"),
 }
+
+
+def family_sources(fam: str) -> tuple[str, ...]:
+    """The sources that publish an ecosystem family, first the one `db update --source` needs."""
+    if fam in LANGUAGE_SOURCES:
+        return LANGUAGE_SOURCES[fam]
+    distribution = distros.for_family(fam)
+    return distribution.sources.get(fam, ()) if distribution else ()
 
 
 def sources_needed(inventory: Inventory) -> set[str]:
     """The sources `db update` must fetch to cover this image (one per ecosystem family)."""
     families = {family(lookup[0]) for pkg in inventory.packages if (lookup := lookup_for(pkg, inventory.os))}
-    return {FAMILY_SOURCES[f][0] for f in families if f in FAMILY_SOURCES}
+    return {sources[0] for f in families if (sources := family_sources(f))}
 
 
 @dataclass
@@ -113,10 +121,11 @@ def coverage_of(inventory: Inventory, sources_by_ecosystem: dict[str, dict[str, 
             cov.gaps.append(Gap("unsupported-distribution", what, uncovered_os,
                                 f"{what}: no advisory feed of layerwatch covers this distribution "
                                 f"({uncovered_os} OS packages unchecked)"))
-    relative = RELATIVE_DATA.get(inventory.os.id) if inventory.os else None
+    os_distribution = distros.for_os(inventory.os.id) if inventory.os else None
+    borrowed = os_distribution is not None and inventory.os.id in os_distribution.borrowed_by  # type: ignore[union-attr]
     for ecosystem, count in sorted(needed.items()):
         fam = family(ecosystem)
-        candidates = FAMILY_SOURCES.get(fam, [])
+        candidates = family_sources(fam)
         held = sources_by_ecosystem.get(ecosystem, {})
         present = [s for s in candidates if s in last_success]
         if not held:
@@ -145,7 +154,7 @@ def coverage_of(inventory: Inventory, sources_by_ecosystem: dict[str, dict[str, 
         elif age > WARN_AGE.total_seconds():
             cov.notes.append(f"{ecosystem}: {', '.join(sources)} data is {_age(age)} old; "
                              "run `layerwatch db update` soon")
-        if relative and fam == relative:
-            cov.notes.append(f"{describe_os(inventory.os)} is matched against {RELATIVE_NAMES.get(relative, relative)} "
+        if borrowed and fam in os_distribution.sources:  # type: ignore[union-attr]
+            cov.notes.append(f"{describe_os(inventory.os)} is matched against {os_distribution.name}'s "  # type: ignore[union-attr]
                              "advisories (a relative's data: its own package versions and fixes may differ)")
     return cov

@@ -8,8 +8,10 @@ import sqlite3
 from pathlib import Path
 
 import pytest
+from layerwatch_scanner.distros.alpine import feed as alpine
+from layerwatch_scanner.distros.debian import feed as debian
 from layerwatch_scanner.errors import FeedError, VulnDBError
-from layerwatch_scanner.feeds import alpine, debian, kev, nvd, osv
+from layerwatch_scanner.feeds import kev, nvd, osv
 from layerwatch_scanner.vulndb.records import (
     STATUS_AFFECTED,
     STATUS_FIXED,

@@ -7,8 +7,8 @@ import json
 from pathlib import Path
 
 import pytest
+from layerwatch_scanner.distros.redhat.feed import records_from_csaf
 from layerwatch_scanner.errors import FeedError
-from layerwatch_scanner.feeds.redhat import records_from_csaf
 from layerwatch_scanner.match.matcher import match_inventory
 from layerwatch_scanner.model import Inventory, OSInfo, Package
 from layerwatch_scanner.vulndb.store import VulnDB
@@ -73,7 +73,7 @@ def test_rhel9_openssl_is_matched_on_its_source_rpm(tmp_path: Path) -> None:
 
 
 def test_bad_index_and_archive(tmp_path: Path) -> None:
-    from layerwatch_scanner.feeds.redhat import parse
+    from layerwatch_scanner.distros.redhat.feed import parse
 
     index = tmp_path / "archive_latest.txt"
     index.write_text("../../etc/passwd")

@@ -8,9 +8,11 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
-from ..catalog.osrelease import DEBIAN_CODENAMES
-from ..errors import FeedError
-from ..vulndb.records import (
+from ...catalog.osrelease import DEBIAN_CODENAMES
+from ...errors import FeedError
+from ...feeds.base import Feed, Record
+from ...feeds.common import severity_word
+from ...vulndb.records import (
     STATUS_AFFECTED,
     STATUS_FIXED,
     STATUS_NOT_AFFECTED,
@@ -18,8 +20,6 @@ from ..vulndb.records import (
     Affected,
     Range,
 )
-from .base import Feed, Record
-from .common import severity_word
 
 CODENAME_TO_VERSION = {v: k for k, v in DEBIAN_CODENAMES.items()} | {"sid": "unstable"}
 

@@ -6,6 +6,6 @@ the Ubuntu priority is the severity.
 
 from __future__ import annotations
 
-from .osv import OSV_BASE, osv_feed
+from ...feeds.osv import OSV_BASE, osv_feed
 
 FEEDS = [osv_feed("ubuntu", f"{OSV_BASE}/Ubuntu/all.zip")]

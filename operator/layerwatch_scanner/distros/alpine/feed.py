@@ -6,10 +6,10 @@ import re
 from collections.abc import Iterator
 from pathlib import Path
 
-from ..errors import FeedError
-from ..vulndb.records import STATUS_FIXED, STATUS_NOT_AFFECTED, Affected, Range
-from .base import Feed, Record
-from .common import read_json
+from ...errors import FeedError
+from ...feeds.base import Feed, Record
+from ...feeds.common import read_json
+from ...vulndb.records import STATUS_FIXED, STATUS_NOT_AFFECTED, Affected, Range
 
 BRANCHES = ["edge"] + [f"v3.{minor}" for minor in range(10, 23)]
 REPOSITORIES = ["main", "community"]

@@ -22,12 +22,12 @@ from urllib.parse import parse_qs, urljoin, urlsplit
 
 import zstandard
 
-from ..errors import FeedError
-from ..match.versions import compare
-from ..vulndb.fetch import fetch
-from ..vulndb.records import STATUS_AFFECTED, STATUS_FIXED, STATUS_NOT_AFFECTED, Affected, Range, VulnInfo
-from .base import Delta, Feed, Getter, Record
-from .common import cvss_score, severity_word
+from ...errors import FeedError
+from ...feeds.base import Delta, Feed, Getter, Record
+from ...feeds.common import cvss_score, severity_word
+from ...match.versions import compare
+from ...vulndb.fetch import fetch
+from ...vulndb.records import STATUS_AFFECTED, STATUS_FIXED, STATUS_NOT_AFFECTED, Affected, Range, VulnInfo
 
 _RHEL = re.compile(r"cpe:/[ao]:redhat:(?:enterprise_linux|rhel_eus|rhel_e4s|rhel_aus|rhel_tus):(\d+)")
 MAX_DOCUMENT = 64 * 1024 * 1024
