@@ -137,9 +137,10 @@ def test_a_covered_image_scans_with_its_coverage(debian_image: str, full_db: Pat
 
 
 @pytest.mark.parametrize(("release", "db_files", "what"), [
-    ("amazonlinux-2", {"var/lib/rpm/Packages": (PKGDB / "rpm/bdb/rhel8-libuuid/var/lib/rpm/Packages").read_bytes()},
-     "amzn 2"),
-    ("wolfi", {"lib/apk/db/installed": (PKGDB / "apk/alpine-3.18/lib/apk/db/installed").read_bytes()}, "wolfi"),
+    ("photon-4.0", {"var/lib/rpm/Packages": (PKGDB / "rpm/bdb/rhel8-libuuid/var/lib/rpm/Packages").read_bytes()},
+     "photon 4.0"),
+    ("fedora-42", {"var/lib/rpm/Packages": (PKGDB / "rpm/bdb/rhel8-libuuid/var/lib/rpm/Packages").read_bytes()},
+     "fedora 42"),
 ])
 def test_a_distribution_no_feed_covers_is_unsupported_not_clean(release: str, db_files: dict, what: str,
                                                                 full_db: Path, tmp_path: Path) -> None:

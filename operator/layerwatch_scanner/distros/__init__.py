@@ -30,6 +30,8 @@ BUILTIN: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "ubuntu": (("ubuntu",), ("ubuntu", "ubuntu-pro")),
     "alpine": (("alpine",), ("alpine",)),
     "redhat": (("rhel", "centos", "rocky", "almalinux", "ol"), ("rhel",)),
+    "wolfi": (("wolfi",), ("wolfi",)),
+    "chainguard": (("chainguard",), ("chainguard",)),
 }
 
 _BY_ID = {os_id: folder for folder, (ids, _) in BUILTIN.items() for os_id in ids}

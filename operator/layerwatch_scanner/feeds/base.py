@@ -29,6 +29,9 @@ class Feed:
     parse: Callable[[str, Path], Iterator[Record]]  # (url, downloaded file or directory) -> records
     expand: Callable[[str], list[str]] = field(default=lambda base: [base])  # base URL -> file URLs
     optional_files: bool = False  # a 404 on one of several files is "not published", not an error
+    # the file URLs read from an index the source publishes (instead of `expand`), e.g. an OSV
+    # `all.json` listing one `<id>.json` per advisory
+    listing: Callable[[str, Getter], list[str]] | None = None
     # Incremental sync (optional): `checkpoint(url, get)` is the upstream position read before a
     # full download; `incremental(url, state, get)` the changes since `state`, or None when they
     # cannot be told (no change list published, a file:// mirror): then the source is re-read.

@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from ..catalog.python import normalize_name
+from ..errors import FeedError
 from ..vulndb.records import STATUS_AFFECTED, STATUS_FIXED, Affected, Range, VulnInfo
 from .base import Delta, Feed, Getter, Record
 from .common import cvss_score, iter_documents, load_document, severity_word
@@ -77,7 +78,9 @@ def records_from_osv(doc: object, source: str) -> Iterator[Record]:
     if not isinstance(doc, dict) or not isinstance(doc.get("id"), str) or doc.get("withdrawn"):
         return
     vuln_id = osv_id = doc["id"]
-    aliases = [a for a in (doc.get("aliases") or []) if isinstance(a, str)]
+    # "upstream" (OSV 1.7: the CVE a distribution's own advisory is about) counts as an alias
+    aliases = [a for key in ("aliases", "upstream") if isinstance(doc.get(key), list) for a in doc[key]
+               if isinstance(a, str)]
     related = [a for a in (doc.get("related") or []) if isinstance(a, str)]
     if vuln_id.startswith("UBUNTU-CVE-"):  # Ubuntu names records after the CVE: match them as the CVE
         aliases = [vuln_id, *aliases, *[r for r in related if r.startswith("USN-")]]
@@ -162,6 +165,28 @@ def _incremental(source: str):  # noqa: ANN202
 
 def osv_feed(name: str, url: str) -> Feed:
     return Feed(name, url, _parser(name), checkpoint=checkpoint, incremental=_incremental(name))
+
+
+MAX_INDEX_ENTRIES = 500_000
+
+
+def _index_listing(base: str, get: Getter) -> list[str]:
+    """`<base>/all.json` ([{"id", "modified"}, ...], as Chainguard publishes it) -> one URL per record."""
+    base = base.rstrip("/")
+    body = get(f"{base}/all.json")
+    if body is None:
+        raise FeedError(f"{base}/all.json not found (HTTP 404)")
+    entries = load_document(body, "all.json", base)
+    if not isinstance(entries, list) or len(entries) > MAX_INDEX_ENTRIES:
+        raise FeedError(f"{base}/all.json: expected a list of at most {MAX_INDEX_ENTRIES} {{id, modified}} entries")
+    ids = [e["id"] for e in entries if isinstance(e, dict) and isinstance(e.get("id"), str)]
+    # an id becomes a URL path: nothing but an OSV id gets through
+    return [f"{base}/{osv_id}.json" for osv_id in dict.fromkeys(ids) if _OSV_ID.match(osv_id)]
+
+
+def osv_index_feed(name: str, base: str) -> Feed:
+    """OSV records published one file each, listed by an `all.json` index."""
+    return Feed(name, base, _parser(name), listing=_index_listing, optional_files=True)
 
 
 FEEDS = [osv_feed(f"osv-{short}", f"{OSV_BASE}/{eco}/all.zip") for eco, short in LANGUAGE_ECOSYSTEMS.items()]

@@ -167,7 +167,8 @@ class _Source:
         return SourceResult(self.feed.name, status, total, malformed=malformed.count, changed=len(delta.replaced))
 
     def _conditional_or_full(self) -> SourceResult:
-        name, urls = self.feed.name, self.feed.expand(self.url)
+        name = self.feed.name
+        urls = self.feed.listing(self.url, self.get) if self.feed.listing else self.feed.expand(self.url)
         validators = dict(self.old.validators) if self.old else {}
         # the sync position is read before the files: what changes while they download is
         # applied again next time (idempotent), never missed

@@ -28,6 +28,12 @@ def parse(url: str, path: Path) -> Iterator[Record]:
     branch = str(doc.get("distroversion", "")).lstrip("v")
     if not branch:
         raise FeedError(f"alpine: {url}: no distroversion")
+    yield from secdb_records(doc, f"alpine:{branch}", "alpine")
+
+
+def secdb_records(doc: dict, ecosystem: str, source: str) -> Iterator[Record]:
+    """The fixes of a secdb document (Alpine's format, which Wolfi and Chainguard publish too):
+    per package, `secfixes` maps the version that fixed them (`0`: never affected) to ids."""
     for item in doc["packages"]:
         pkg = item.get("pkg") if isinstance(item, dict) else None
         if not isinstance(pkg, dict) or not isinstance(pkg.get("secfixes"), dict):
@@ -43,8 +49,8 @@ def parse(url: str, path: Path) -> Iterator[Record]:
                     continue
                 version = str(version)
                 status = STATUS_NOT_AFFECTED if version == "0" else STATUS_FIXED
-                yield Affected(vuln_id=parts[0], aliases=parts[1:], ecosystem=f"alpine:{branch}", package=name,
-                               source="alpine", status=status,
+                yield Affected(vuln_id=parts[0], aliases=parts[1:], ecosystem=ecosystem, package=name,
+                               source=source, status=status,
                                ranges=[] if status == STATUS_NOT_AFFECTED else [Range(fixed=version)])
 
 

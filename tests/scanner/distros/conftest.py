@@ -1,0 +1,60 @@
+"""Each distribution end to end: an image built from real package databases (or ones written from
+a fixture feed's real package names and versions) with the distribution's os-release, a
+database built by `layerwatch db update` from that distribution's fixture feed served in its
+upstream layout, and `layerwatch scan -o json` as a user runs it."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.conftest import TESTDATA
+from tests.support.feedserver import FeedServer
+from tests.support.images import Image, file, make_layer, write_oci_layout
+
+PKGDB = TESTDATA / "pkgdb"
+FEEDS = TESTDATA / "feeds"
+
+
+def apk_installed(packages: list[tuple[str, str, str]]) -> bytes:
+    """An apk `installed` database: (name, version, origin) per package."""
+    return "".join(f"P:{name}\nV:{version}\nA:x86_64\no:{origin}\n\n" for name, version, origin in packages).encode()
+
+
+def os_image(tmp_path: Path, release: str, db_files: dict[str, bytes]) -> str:
+    entries = [file("etc/os-release", (PKGDB / f"os-release/{release}/etc/os-release").read_bytes())]
+    entries += [file(path, data) for path, data in db_files.items()]
+    return f"oci-dir:{write_oci_layout(tmp_path / release, Image([make_layer(entries)]))}"
+
+
+def layerwatch(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "layerwatch_scanner", *args], capture_output=True, text=True,
+                          timeout=300)
+
+
+def build_db(tmp_path: Path, files: dict[str, bytes], sources: dict[str, str]) -> Path:
+    """`db update` of `sources` ({name: path on the feed server}) from `files` served over HTTP."""
+    server = FeedServer(files=files).start()
+    try:
+        db = tmp_path / "db.sqlite"
+        cmd = ["db", "update", "--db", str(db)]
+        for name, path in sources.items():
+            cmd += ["--source", name, "--source-url", f"{name}={server.url}{path}"]
+        result = layerwatch(*cmd)
+        assert result.returncode == 0, result.stderr
+        return db
+    finally:
+        server.stop()
+
+
+def scan_json(image: str, db: Path, tmp_path: Path) -> dict:
+    result = layerwatch("scan", image, "--db", str(db), "--cache", str(tmp_path / "cache.sqlite"), "-o", "json")
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+def findings(doc: dict) -> set[tuple[str, str, str, str]]:
+    """(id, package, installed version, fixed version) of every finding."""
+    return {(f["id"], f["package"], f["version"], f["fixed_version"]) for f in doc["findings"]}
