@@ -30,6 +30,7 @@ BUILTIN: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "ubuntu": (("ubuntu",), ("ubuntu", "ubuntu-pro")),
     "alpine": (("alpine",), ("alpine",)),
     "redhat": (("rhel", "centos", "rocky", "almalinux", "ol"), ("rhel",)),
+    "amazon": (("amzn",), ("amzn",)),
     "wolfi": (("wolfi",), ("wolfi",)),
     "chainguard": (("chainguard",), ("chainguard",)),
 }

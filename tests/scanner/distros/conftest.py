@@ -8,6 +8,8 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 from tests.conftest import TESTDATA
@@ -23,6 +25,25 @@ def apk_installed(packages: list[tuple[str, str, str]]) -> bytes:
     return "".join(f"P:{name}\nV:{version}\nA:x86_64\no:{origin}\n\n" for name, version, origin in packages).encode()
 
 
+def rpmdb_sqlite(packages: list[tuple[str, str, str, str]]) -> bytes:
+    """A real rpm database (SQLite, as RHEL 9, Fedora and Amazon Linux 2023 keep it) holding
+    (name, epoch, version, release) packages: built with rpmbuild and installed with
+    `rpm --justdb`, the reference implementation."""
+    with tempfile.TemporaryDirectory() as tmp:
+        top, dbpath = Path(tmp) / "top", Path(tmp) / "var/lib/rpm"
+        dbpath.mkdir(parents=True)
+        for name, epoch, version, release in packages:
+            spec = Path(tmp) / f"{name}.spec"
+            spec.write_text(f"Name: {name}\nEpoch: {epoch}\nVersion: {version}\nRelease: {release}\nSummary: {name}\n"
+                            f"License: MIT\nBuildArch: noarch\n%description\n{name}\n%files\n")
+            subprocess.run(["rpmbuild", "-bb", "--quiet", "--define", f"_topdir {top}", str(spec)], check=True,
+                           capture_output=True)
+        subprocess.run(["rpm", "--dbpath", str(dbpath), "--initdb"], check=True, capture_output=True)
+        subprocess.run(["rpm", "--dbpath", str(dbpath), "-i", "--justdb", "--nodeps", "--noscripts",
+                        *map(str, (top / "RPMS/noarch").glob("*.rpm"))], check=True, capture_output=True)
+        return (dbpath / "rpmdb.sqlite").read_bytes()
+
+
 def os_image(tmp_path: Path, release: str, db_files: dict[str, bytes]) -> str:
     entries = [file("etc/os-release", (PKGDB / f"os-release/{release}/etc/os-release").read_bytes())]
     entries += [file(path, data) for path, data in db_files.items()]
@@ -34,9 +55,12 @@ def layerwatch(*args: str) -> subprocess.CompletedProcess:
                           timeout=300)
 
 
-def build_db(tmp_path: Path, files: dict[str, bytes], sources: dict[str, str]) -> Path:
-    """`db update` of `sources` ({name: path on the feed server}) from `files` served over HTTP."""
-    server = FeedServer(files=files).start()
+def build_db(tmp_path: Path, files: dict[str, bytes] | Callable[[str], dict[str, bytes]],
+             sources: dict[str, str]) -> Path:
+    """`db update` of `sources` ({name: path on the feed server}) from `files` served over HTTP
+    (or `files(server_url)`, for files that name the server)."""
+    server = FeedServer().start()
+    server.files.update(files(server.url) if callable(files) else files)
     try:
         db = tmp_path / "db.sqlite"
         cmd = ["db", "update", "--db", str(db)]
