@@ -5,8 +5,8 @@ is a new URL). A mirror can be given as the updateinfo URL itself.
 
 Each `<update type="security">` (id `ALAS2-2023-2100`, `ALAS2023-2024-500`, `ALAS-2018-1000`)
 lists its CVEs as references and the fixed binary packages with epoch, version and release.
-XML is read with the standard library's parser: it never loads external entities, and the
-expat it is built on (2.4+) refuses entity amplification ("billion laughs").
+XML is read with defusedxml: a document with a DTD or entities (external ones, "billion
+laughs") is refused, as no updateinfo has them.
 """
 
 from __future__ import annotations
@@ -17,6 +17,9 @@ import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urljoin
+
+import defusedxml.ElementTree as SafeET
+from defusedxml import DefusedXmlException
 
 from ...errors import FeedError
 from ...feeds.base import Feed, Getter, Record
@@ -44,8 +47,8 @@ def listing(base: str, get: Getter) -> list[str]:
         if repomd is None:
             raise FeedError(f"amazon: Amazon Linux {release}: {repo}repodata/repomd.xml not found")
         try:
-            root = ET.fromstring(repomd)
-        except ET.ParseError as exc:
+            root = SafeET.fromstring(repomd)
+        except (ET.ParseError, DefusedXmlException) as exc:
             raise FeedError(f"amazon: {repo}repodata/repomd.xml is not XML ({exc})") from exc
         hrefs = [data.find(f"{_REPO}location").get("href", "") for data in root.iter(f"{_REPO}data")
                  if data.get("type") == "updateinfo" and data.find(f"{_REPO}location") is not None]
@@ -75,12 +78,12 @@ def parse(url: str, path: Path) -> Iterator[Record]:
             magic = raw.read(2)
             raw.seek(0)
             yield from _updates(gzip.GzipFile(fileobj=raw) if magic == b"\x1f\x8b" else raw)
-    except (ET.ParseError, OSError, EOFError) as exc:  # gzip.BadGzipFile is an OSError
+    except (ET.ParseError, DefusedXmlException, OSError, EOFError) as exc:  # gzip.BadGzipFile is an OSError
         raise FeedError(f"amazon: {url}: not a readable updateinfo ({exc})") from exc
 
 
 def _updates(stream) -> Iterator[Record]:  # noqa: ANN001 - a binary file
-    for _, elem in ET.iterparse(stream, events=("end",)):
+    for _, elem in SafeET.iterparse(stream, events=("end",)):
         if elem.tag != "update":
             continue
         advisory = (elem.findtext("id") or "").strip()
