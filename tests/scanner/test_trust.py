@@ -152,18 +152,18 @@ def test_a_distribution_no_feed_covers_is_unsupported_not_clean(release: str, db
 
 
 def test_a_relatives_data_is_named(tmp_path: Path) -> None:
-    """Rocky is matched against Red Hat's advisories: the report says so."""
+    """CentOS is matched against Red Hat's advisories: the report says so."""
     db = tmp_path / "rhel.sqlite"
     writer = VulnDBWriter(db)
-    writer.add_affected(Affected(vuln_id="CVE-2021-3999", ecosystem="rhel:9", package="util-linux", source="redhat",
+    writer.add_affected(Affected(vuln_id="CVE-2021-3999", ecosystem="rhel:7", package="util-linux", source="redhat",
                                  ranges=[Range(fixed="2.37.4-3.el8")], severity="Medium"))
     writer.set_source("redhat", SourceMeta(url="file:///x", records=1, last_success=_iso(dt.timedelta(hours=1))))
     writer.close()
     rpmdb = (PKGDB / "rpm/bdb/rhel8-libuuid/var/lib/rpm/Packages").read_bytes()
-    image = os_image(tmp_path, "rocky", "rocky-9.3", {"var/lib/rpm/Packages": rpmdb})
+    image = os_image(tmp_path, "centos", "centos-7", {"var/lib/rpm/Packages": rpmdb})
     result = scan(image, db, tmp_path, "-o", "json")
     assert result.returncode == 0, result.stderr
-    note = "rocky 9.3 is matched against Red Hat's advisories"
+    note = "centos 7 is matched against Red Hat's advisories"
     assert note in result.stderr and any(note in n for n in json.loads(result.stdout)["coverage"]["notes"])
 
 

@@ -20,6 +20,7 @@ from .base import Delta, Feed, Getter, Record
 from .common import cvss_score, iter_documents, load_document, severity_word
 
 OSV_BASE = "https://osv-vulnerabilities.storage.googleapis.com"
+ERRATA_PREFIXES = ("RLSA-", "ALSA-")  # Rocky's and AlmaLinux's
 LANGUAGE_ECOSYSTEMS = {"PyPI": "pypi", "npm": "npm", "Go": "go", "Maven": "maven", "RubyGems": "rubygems",
                        "crates.io": "crates"}
 
@@ -86,6 +87,11 @@ def records_from_osv(doc: object, source: str) -> Iterator[Record]:
         aliases = [vuln_id, *aliases, *[r for r in related if r.startswith("USN-")]]
         vuln_id = vuln_id.removeprefix("UBUNTU-")
     severity = _severity(doc)
+    if vuln_id.startswith(ERRATA_PREFIXES):
+        # a rebuild's errata (Red Hat's convention): "related" lists the CVEs it fixes, and the
+        # summary starts with the rating ("Moderate: ruby:3.3 security update")
+        aliases = [*aliases, *[r for r in related if r.startswith("CVE-") and r not in aliases]]
+        severity = severity or severity_word(str(doc.get("summary") or "").partition(":")[0])
     summary = str(doc.get("summary") or doc.get("details") or "")[:300]
     for affected in doc.get("affected") or []:
         if not isinstance(affected, dict) or not isinstance(affected.get("package"), dict):

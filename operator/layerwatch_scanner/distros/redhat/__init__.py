@@ -10,4 +10,4 @@ from ..base import Distribution, major_release
 
 DISTRIBUTION = Distribution("Red Hat", RPM, "rpm", major_release("rhel"), {"rhel": ("redhat",)},
                             feed_modules=(f"{__name__}.feed",),
-                            borrowed_by=frozenset({"centos", "rocky", "almalinux", "ol"}))
+                            borrowed_by=frozenset({"centos", "ol"}))
