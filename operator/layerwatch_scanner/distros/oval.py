@@ -1,0 +1,119 @@
+"""OVAL definitions (the format Oracle, SUSE and Azure Linux publish their advisories in), read
+as a stream and resolved: a definition's criteria name tests, a test names an rpm (object) and
+a state; a state with an `evr` "less than" is the version that fixes it.
+
+Only what matching needs is kept: per definition its id, title, rating, references, platforms
+and (package, fixed version) pairs. Each distribution's feed turns those into records with its
+own ecosystem key. XML is read with defusedxml: DTDs and entities are refused.
+"""
+
+from __future__ import annotations
+
+import bz2
+import gzip
+import xml.etree.ElementTree as ET
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import defusedxml.ElementTree as SafeET
+from defusedxml import DefusedXmlException
+
+from ..errors import FeedError
+
+
+@dataclass
+class OvalDefinition:
+    """One definition, its fixes resolved through tests, objects and states."""
+
+    id: str
+    title: str = ""
+    severity: str = ""
+    references: list[tuple[str, str]] = field(default_factory=list)  # (source, ref_id)
+    platforms: list[str] = field(default_factory=list)
+    fixes: list[tuple[str, str]] = field(default_factory=list)  # (package, version that fixes it)
+    test_refs: list[str] = field(default_factory=list)
+    comments: dict[str, str] = field(default_factory=dict)  # test_ref -> its criterion's comment
+
+
+def _local(tag: str) -> str:
+    return tag.rsplit("}", 1)[-1].rsplit(":", 1)[-1]
+
+
+def _children(elem: ET.Element, name: str) -> list[ET.Element]:
+    return [c for c in elem.iter() if _local(c.tag) == name]
+
+
+def _text(elem: ET.Element | None) -> str:
+    return (elem.text or "").strip() if elem is not None else ""
+
+
+def open_document(path: Path):  # noqa: ANN201 - a binary file object
+    """The file, decompressed when it is gzip or bzip2 (the way the vendors publish it)."""
+    raw = path.open("rb")
+    magic = raw.read(3)
+    raw.seek(0)
+    if magic[:2] == b"\x1f\x8b":
+        return gzip.GzipFile(fileobj=raw)
+    if magic == b"BZh":
+        return bz2.BZ2File(raw)
+    return raw
+
+
+def _definition(elem: ET.Element) -> OvalDefinition:
+    d = OvalDefinition(id=elem.get("id", ""))
+    for child in elem:
+        if _local(child.tag) != "metadata":
+            continue
+        for meta in child.iter():
+            name = _local(meta.tag)
+            if name == "title":
+                d.title = " ".join(_text(meta).split())
+            elif name == "severity" and not d.severity:
+                d.severity = _text(meta)
+            elif name == "reference":
+                d.references.append((meta.get("source", ""), meta.get("ref_id", "")))
+            elif name == "platform":
+                d.platforms.append(_text(meta))
+    for criterion in _children(elem, "criterion"):
+        ref = criterion.get("test_ref")
+        if ref:
+            d.test_refs.append(ref)
+            d.comments[ref] = criterion.get("comment", "")
+    return d
+
+
+def read_definitions(path: Path, what: str) -> Iterator[OvalDefinition]:
+    """Every definition of an OVAL document with its fixes resolved."""
+    definitions: list[OvalDefinition] = []
+    tests: dict[str, tuple[str, str]] = {}  # test id -> (object id, state id)
+    objects: dict[str, str] = {}  # object id -> rpm name
+    states: dict[str, str] = {}  # state id -> evr it is "less than"
+    try:
+        with open_document(path) as stream:
+            for _, elem in SafeET.iterparse(stream, events=("end",)):
+                name = _local(elem.tag)
+                if name == "definition":
+                    definitions.append(_definition(elem))
+                elif name.endswith("_test") and elem.get("id"):
+                    obj = next((c.get("object_ref", "") for c in elem if _local(c.tag) == "object"), "")
+                    state = next((c.get("state_ref", "") for c in elem if _local(c.tag) == "state"), "")
+                    tests[elem.get("id", "")] = (obj, state)
+                elif name.endswith("_object") and elem.get("id"):
+                    objects[elem.get("id", "")] = next((_text(c) for c in elem if _local(c.tag) == "name"), "")
+                elif name.endswith("_state") and elem.get("id"):
+                    evr = next((c for c in elem if _local(c.tag) == "evr"), None)
+                    if evr is not None and evr.get("operation") == "less than":
+                        states[elem.get("id", "")] = _text(evr)
+                else:
+                    continue
+                elem.clear()
+    except (ET.ParseError, DefusedXmlException, OSError, EOFError, ValueError) as exc:
+        raise FeedError(f"{what}: {path.name} is not a readable OVAL document ({exc})") from exc
+    for d in definitions:
+        for ref in d.test_refs:
+            obj, state = tests.get(ref, ("", ""))
+            package, fixed = objects.get(obj, ""), states.get(state, "")
+            if package and fixed:
+                d.fixes.append((package, fixed))
+        yield d
