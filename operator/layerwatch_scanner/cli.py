@@ -24,8 +24,10 @@ from .plugins import entry_points
 EXIT_CODES = """Exit codes: 0 nothing at or above the --fail-on gate; 1 the gate failed; 2 any error
 (bad input, unwritable output, missing or stale advisory data)."""
 
-# Modules under layerwatch_scanner whose register() adds commands.
-COMMAND_MODULES: list[str] = ["cli_sbom", "cli_scan", "cli_db", "cli_crds"]
+# Modules under layerwatch_scanner whose register() adds commands, and the commands each adds.
+COMMAND_MODULES: dict[str, tuple[str, ...]] = {
+    "cli_sbom": ("sbom",), "cli_scan": ("scan", "rematch"), "cli_db": ("db",), "cli_crds": ("crds",),
+}
 
 
 class UsageError(LayerwatchError):
@@ -74,11 +76,14 @@ def build_parser(argv: list[str] | None = None) -> Parser:
                     epilog=EXIT_CODES)
     parser.set_defaults(run=None, parser=parser)
     commands = parser.add_subparsers(title="commands", metavar="COMMAND", parser_class=Parser)
-    for module in COMMAND_MODULES:
-        importlib.import_module(f"{__package__}.{module}").register(commands)
     words = sys.argv[1:] if argv is None else argv
     first = next((w for w in words if not w.startswith("-")), None)
-    if first not in commands.choices:
+    # a core command builds only its own parser (building all with argparse's translations
+    # looked up per option is a tenth of a warm rescan); anything else, the help among it, all
+    named = [m for m, names in COMMAND_MODULES.items() if first in names]
+    for module in named or COMMAND_MODULES:
+        importlib.import_module(f"{__package__}.{module}").register(commands)
+    if not named:
         for ep in entry_points("layerwatch.commands"):
             ep.load()(commands)
     return parser

@@ -28,8 +28,8 @@ def major_release(prefix: str) -> Callable[[OSInfo], str | None]:
     return release
 
 
-@dataclass(frozen=True)
-class Distribution:
+@dataclass(eq=False)  # one object per distribution: identity is equality (and frozen's extra methods
+class Distribution:  # cost a warm rescan's import time)
     """One distribution's matching rules and advisory sources.
 
     `ecosystem(os)` is the key its advisories are stored under for the release an image runs
