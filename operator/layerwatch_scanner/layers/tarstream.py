@@ -101,7 +101,7 @@ def iter_tar(stream: ChunkReader) -> Iterator[TarMember]:
         if header.count(0) == BLOCK:
             return  # end-of-archive marker
         stored = _octal(header[148:156], "checksum")
-        if stored != sum(header[:148]) + 256 + sum(header[156:]):  # checksum field counts as spaces
+        if stored != sum(header) - sum(header[148:156]) + 256:  # the checksum field counts as spaces
             raise LayerError("truncated or corrupt tar stream: header checksum mismatch (not a tar layer?)")
         type_ = header[156:157]
         size = _octal(header[124:136], "size")
