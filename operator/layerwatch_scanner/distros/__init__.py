@@ -34,6 +34,7 @@ BUILTIN: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "rocky": (("rocky",), ("rocky",)),
     "almalinux": (("almalinux",), ("almalinux",)),
     "amazon": (("amzn",), ("amzn",)),
+    "azurelinux": (("azurelinux", "mariner"), ("azurelinux", "mariner")),
     "wolfi": (("wolfi",), ("wolfi",)),
     "chainguard": (("chainguard",), ("chainguard",)),
 }

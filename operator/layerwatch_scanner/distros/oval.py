@@ -1,9 +1,11 @@
 """OVAL definitions (the format Oracle, SUSE and Azure Linux publish their advisories in), read
 as a stream and resolved: a definition's criteria name tests, a test names an rpm (object) and
-a state; a state with an `evr` "less than" is the version that fixes it.
+a state; a state's `evr` bounds the affected versions: "less than" is the version that fixes
+it, "less than or equal" the last affected one (no fix yet), "greater than" (or equal) where
+the affected versions begin.
 
 Only what matching needs is kept: per definition its id, title, rating, references, platforms
-and (package, fixed version) pairs. Each distribution's feed turns those into records with its
+and, per package, its bounds. Each distribution's feed turns those into records with its
 own ecosystem key. XML is read with defusedxml: DTDs and entities are refused.
 """
 
@@ -32,8 +34,12 @@ class OvalDefinition:
     references: list[tuple[str, str]] = field(default_factory=list)  # (source, ref_id)
     platforms: list[str] = field(default_factory=list)
     fixes: list[tuple[str, str]] = field(default_factory=list)  # (package, version that fixes it)
+    bounds: dict[str, dict[str, str]] = field(default_factory=dict)  # package -> {operation: evr}
     test_refs: list[str] = field(default_factory=list)
     comments: dict[str, str] = field(default_factory=dict)  # test_ref -> its criterion's comment
+
+
+BOUNDS = frozenset({"less than", "less than or equal", "greater than", "greater than or equal"})
 
 
 def _local(tag: str) -> str:
@@ -88,7 +94,7 @@ def read_definitions(path: Path, what: str) -> Iterator[OvalDefinition]:
     definitions: list[OvalDefinition] = []
     tests: dict[str, tuple[str, str]] = {}  # test id -> (object id, state id)
     objects: dict[str, str] = {}  # object id -> rpm name
-    states: dict[str, str] = {}  # state id -> evr it is "less than"
+    states: dict[str, tuple[str, str]] = {}  # state id -> (operation, evr)
     try:
         with open_document(path) as stream:
             for _, elem in SafeET.iterparse(stream, events=("end",)):
@@ -103,8 +109,8 @@ def read_definitions(path: Path, what: str) -> Iterator[OvalDefinition]:
                     objects[elem.get("id", "")] = next((_text(c) for c in elem if _local(c.tag) == "name"), "")
                 elif name.endswith("_state") and elem.get("id"):
                     evr = next((c for c in elem if _local(c.tag) == "evr"), None)
-                    if evr is not None and evr.get("operation") == "less than":
-                        states[elem.get("id", "")] = _text(evr)
+                    if evr is not None and evr.get("operation") in BOUNDS:
+                        states[elem.get("id", "")] = (evr.get("operation", ""), _text(evr))
                 else:
                     continue
                 elem.clear()
@@ -113,7 +119,9 @@ def read_definitions(path: Path, what: str) -> Iterator[OvalDefinition]:
     for d in definitions:
         for ref in d.test_refs:
             obj, state = tests.get(ref, ("", ""))
-            package, fixed = objects.get(obj, ""), states.get(state, "")
-            if package and fixed:
-                d.fixes.append((package, fixed))
+            package, (operation, evr) = objects.get(obj, ""), states.get(state, ("", ""))
+            if package and evr:
+                d.bounds.setdefault(package, {})[operation] = evr
+                if operation == "less than":
+                    d.fixes.append((package, evr))
         yield d
