@@ -35,6 +35,7 @@ BUILTIN: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "almalinux": (("almalinux",), ("almalinux",)),
     "amazon": (("amzn",), ("amzn",)),
     "azurelinux": (("azurelinux", "mariner"), ("azurelinux", "mariner")),
+    "suse": (("sles", "sled", "opensuse-leap", "sl-micro", "sle-micro"), ("sles", "opensuse-leap", "sl-micro")),
     "wolfi": (("wolfi",), ("wolfi",)),
     "chainguard": (("chainguard",), ("chainguard",)),
 }

@@ -37,6 +37,45 @@ class OvalDefinition:
     bounds: dict[str, dict[str, str]] = field(default_factory=dict)  # package -> {operation: evr}
     test_refs: list[str] = field(default_factory=list)
     comments: dict[str, str] = field(default_factory=dict)  # test_ref -> its criterion's comment
+    criteria: tuple | None = None  # (operator, [children]); a child is a test_ref or a criteria
+    resolved: dict[str, tuple[str, str, str]] = field(default_factory=dict)  # test_ref -> (package, op, evr)
+
+    def scoped_bounds(self) -> list[tuple[frozenset[str], str, str, str]]:
+        """(platforms, package, operation, evr) with the platforms each bound is stated for: a
+        criterion that is no package bound and says "<platform> is installed" scopes the bounds
+        beside it in an AND (directly, or as the only kind in a child OR), as SUSE writes them."""
+        out: list[tuple[frozenset[str], str, str, str]] = []
+        if self.criteria is not None:
+            self._walk(self.criteria, frozenset(), out)
+        return out
+
+    def _platform(self, child: object) -> str | None:
+        if not isinstance(child, str) or child in self.resolved:
+            return None
+        comment = self.comments.get(child, "")
+        return comment[: -len(" is installed")] if comment.endswith(" is installed") else None
+
+    def _platforms_of(self, node: tuple) -> set[str] | None:
+        """The platforms an OR of platform criteria names; None when it holds anything else."""
+        names = {self._platform(c) for c in node[1]}
+        return None if None in names else names  # type: ignore[return-value]
+
+    def _walk(self, node: tuple, inherited: frozenset[str], out: list) -> None:
+        operator, children = node
+        scope = set()
+        if operator == "AND":
+            for child in children:
+                if (name := self._platform(child)) is not None:
+                    scope.add(name)
+                elif isinstance(child, tuple) and (names := self._platforms_of(child)):
+                    scope |= names
+        platforms = frozenset(scope) or inherited
+        for child in children:
+            if isinstance(child, tuple):
+                if not (operator == "AND" and self._platforms_of(child)):
+                    self._walk(child, platforms, out)
+            elif child in self.resolved:
+                out.append((platforms, *self.resolved[child]))
 
 
 BOUNDS = frozenset({"less than", "less than or equal", "greater than", "greater than or equal"})
@@ -86,7 +125,20 @@ def _definition(elem: ET.Element) -> OvalDefinition:
         if ref:
             d.test_refs.append(ref)
             d.comments[ref] = criterion.get("comment", "")
+    top = next((c for c in elem if _local(c.tag) == "criteria"), None)
+    d.criteria = _tree(top) if top is not None else None
     return d
+
+
+def _tree(criteria: ET.Element, depth: int = 0) -> tuple:
+    children: list = []
+    for child in criteria:
+        name = _local(child.tag)
+        if name == "criterion" and child.get("test_ref"):
+            children.append(child.get("test_ref"))
+        elif name == "criteria" and depth < 32:  # deeper nesting is hostile, not OVAL
+            children.append(_tree(child, depth + 1))
+    return (criteria.get("operator", "AND").upper(), children)
 
 
 def read_definitions(path: Path, what: str) -> Iterator[OvalDefinition]:
@@ -121,6 +173,7 @@ def read_definitions(path: Path, what: str) -> Iterator[OvalDefinition]:
             obj, state = tests.get(ref, ("", ""))
             package, (operation, evr) = objects.get(obj, ""), states.get(state, ("", ""))
             if package and evr:
+                d.resolved[ref] = (package, operation, evr)
                 d.bounds.setdefault(package, {})[operation] = evr
                 if operation == "less than":
                     d.fixes.append((package, evr))
