@@ -9,7 +9,16 @@ from pathlib import Path
 import pytest
 from layerwatch_scanner.distros.suse.feed import release_of
 
-from tests.scanner.distros.conftest import FEEDS, PKGDB, build_db, findings, layerwatch, os_image, rpmdb_sqlite, scan_json
+from tests.scanner.distros.conftest import (
+    FEEDS,
+    PKGDB,
+    build_db,
+    findings,
+    layerwatch,
+    os_image,
+    rpmdb_sqlite,
+    scan_json,
+)
 
 OVAL = FEEDS / "suse-oval/suse.linux.enterprise.server.15-truncated.xml"
 
