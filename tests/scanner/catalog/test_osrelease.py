@@ -20,6 +20,7 @@ EXPECTED = [
     ("alpine-edge", "alpine", "3.19_alpha20230901", ""),
     ("alpine-edge-3.22", "alpine", "3.22.0_alpha20250108", ""),
     ("amazonlinux-2", "amzn", "2", ""),
+    ("amazonlinux-2023", "amzn", "2023", ""),
     ("arch", "arch", "", ""),
     ("azurelinux-3.0", "azurelinux", "3.0", ""),
     ("bottlerocket-1.34", "bottlerocket", "1.34.0", ""),
