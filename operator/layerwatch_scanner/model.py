@@ -20,6 +20,8 @@ GOLANG = "golang"
 MAVEN = "maven"
 GEM = "gem"
 CARGO = "cargo"
+NUGET = "nuget"
+COMPOSER = "composer"
 
 OS_PACKAGE_TYPES = frozenset({DEB, APK, RPM})
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .model import APK, CARGO, DEB, GEM, GOLANG, MAVEN, NPM, PYPI, RPM, Inventory, OSInfo, Package
+from .model import APK, CARGO, COMPOSER, DEB, GEM, GOLANG, MAVEN, NPM, PYPI, RPM, Inventory, OSInfo, Package
 
 _OS_TYPES = {DEB, APK, RPM}
 
@@ -20,6 +20,8 @@ def purl_for(pkg: Package, os: OSInfo | None = None) -> str:
         if pkg.source_name:
             qualifiers["upstream" if pkg.type == DEB else "source"] = pkg.source_name
     elif pkg.type == NPM and name.startswith("@") and "/" in name:
+        namespace, name = name.split("/", 1)
+    elif pkg.type == COMPOSER and "/" in name:  # "vendor/project"
         namespace, name = name.split("/", 1)
     elif pkg.type == MAVEN:
         namespace = pkg.namespace or None

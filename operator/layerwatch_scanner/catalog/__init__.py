@@ -24,6 +24,8 @@ CATALOGER_VERSIONS: dict[str, int] = {
     "rust": 1,
     "java": 1,
     "ruby": 1,
+    "dotnet": 1,
+    "php": 1,
 }
 CATALOGER_MODULES: list[str] = list(CATALOGER_VERSIONS)
 

@@ -22,7 +22,7 @@ from .common import cvss_score, iter_documents, load_document, severity_word
 OSV_BASE = "https://osv-vulnerabilities.storage.googleapis.com"
 ERRATA_PREFIXES = ("RLSA-", "ALSA-")  # Rocky's and AlmaLinux's
 LANGUAGE_ECOSYSTEMS = {"PyPI": "pypi", "npm": "npm", "Go": "go", "Maven": "maven", "RubyGems": "rubygems",
-                       "crates.io": "crates"}
+                       "crates.io": "crates", "NuGet": "nuget", "Packagist": "packagist"}
 
 
 @functools.cache
@@ -40,7 +40,9 @@ def ecosystem_key(osv_ecosystem: str) -> str | None:
 
 
 def package_key(ecosystem: str, name: str) -> str:
-    return normalize_name(name) if ecosystem == "PyPI" else name
+    if ecosystem == "PyPI":
+        return normalize_name(name)
+    return name.lower() if ecosystem in ("NuGet", "Packagist") else name  # case-insensitive names
 
 
 def _ranges(affected: dict) -> list[Range]:

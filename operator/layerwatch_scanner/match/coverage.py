@@ -26,6 +26,7 @@ DEFAULT_MAX_AGE = dt.timedelta(days=7)
 LANGUAGE_SOURCES = {
     "PyPI": ("osv-pypi", "ghsa"), "npm": ("osv-npm", "ghsa"), "Go": ("osv-go", "ghsa"),
     "Maven": ("osv-maven", "ghsa"), "RubyGems": ("osv-rubygems", "ghsa"), "crates.io": ("osv-crates", "ghsa"),
+    "NuGet": ("osv-nuget", "ghsa"), "Packagist": ("osv-packagist", "ghsa"),
 }
 
 

@@ -10,13 +10,14 @@ from collections.abc import Callable
 
 from .. import distros
 from ..catalog.python import normalize_name
-from ..model import CARGO, GEM, GOLANG, MAVEN, NPM, OS_PACKAGE_TYPES, PYPI, OSInfo, Package
+from ..model import CARGO, COMPOSER, GEM, GOLANG, MAVEN, NPM, NUGET, OS_PACKAGE_TYPES, PYPI, OSInfo, Package
 
 Lookup = tuple[str, str, str]  # (ecosystem, package, scheme)
 
 # Language ecosystem -> the version scheme its records use (a distribution names its own).
 LANGUAGE_SCHEMES = {
     "PyPI": "pep440", "npm": "semver", "Go": "go", "Maven": "maven", "RubyGems": "gem", "crates.io": "semver",
+    "NuGet": "nuget", "Packagist": "composer",
 }
 
 
@@ -39,6 +40,8 @@ LANGUAGE_RESOLVERS: dict[str, Callable[[Package], Lookup]] = {
     MAVEN: lambda p: ("Maven", f"{p.namespace}:{p.name}" if p.namespace else p.name, "maven"),
     GEM: lambda p: ("RubyGems", p.name, "gem"),
     CARGO: lambda p: ("crates.io", p.name, "semver"),
+    NUGET: lambda p: ("NuGet", p.name.lower(), "nuget"),  # NuGet ids are case-insensitive
+    COMPOSER: lambda p: ("Packagist", p.name.lower(), "composer"),  # "vendor/project"
 }
 
 

@@ -59,7 +59,8 @@ def test_osv_ranges_withdrawn_and_ecosystems() -> None:
     assert list(osv.records_from_osv(doc, "ghsa")) == []
     assert osv.ecosystem_key("Ubuntu:Pro:18.04:LTS") == "ubuntu-pro:18.04"
     assert osv.ecosystem_key("Ubuntu:22.04:LTS") == "ubuntu:22.04"
-    assert osv.ecosystem_key("Packagist") is None
+    assert osv.ecosystem_key("Packagist") == "Packagist" and osv.ecosystem_key("Rocky Linux:9") == "rocky:9"
+    assert osv.ecosystem_key("Hackage") is None and osv.ecosystem_key("SUSE:Linux Enterprise 15") is None
     tar = list(osv.records_from_osv(
         __import__("json").loads((FEEDS / "ubuntu/cve/2022/UBUNTU-CVE-2022-48303.json").read_text()), "ubuntu"))
     bionic = next(r for r in tar if getattr(r, "ecosystem", "") == "ubuntu:18.04")

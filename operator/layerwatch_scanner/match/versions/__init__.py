@@ -35,7 +35,7 @@ Compare = Callable[[str, str], int]
 # scheme name -> module (imported on first use: `layerwatch --help` needs none of them)
 SCHEME_MODULES = {
     "dpkg": "dpkg", "rpm": "rpm", "apk": "apk", "pep440": "pep440", "semver": "semver", "go": "golang",
-    "go-toolchain": "gotoolchain", "maven": "maven", "gem": "gem",
+    "go-toolchain": "gotoolchain", "maven": "maven", "gem": "gem", "nuget": "nuget", "composer": "composer",
 }
 
 
@@ -44,7 +44,7 @@ ALIASES = {
     "deb": "dpkg", "debian": "dpkg", "ubuntu": "dpkg", "rhel": "rpm", "redhat": "rpm", "alpine": "apk",
     "wolfi": "apk", "pypi": "pep440", "python": "pep440", "npm": "semver", "cargo": "semver",
     "crates.io": "semver", "golang": "go", "gomod": "go", "gem": "gem", "rubygems": "gem", "ruby": "gem",
-    "toolchain": "go-toolchain", "gotoolchain": "go-toolchain",
+    "toolchain": "go-toolchain", "gotoolchain": "go-toolchain", "packagist": "composer", "php": "composer",
 }
 
 
