@@ -137,8 +137,9 @@ def test_a_covered_image_scans_with_its_coverage(debian_image: str, full_db: Pat
 
 
 @pytest.mark.parametrize(("release", "db_files", "what"), [
-    ("photon-4.0", {"var/lib/rpm/Packages": (PKGDB / "rpm/bdb/rhel8-libuuid/var/lib/rpm/Packages").read_bytes()},
-     "photon 4.0"),
+    ("opensuse-tumbleweed",
+     {"var/lib/rpm/Packages": (PKGDB / "rpm/bdb/rhel8-libuuid/var/lib/rpm/Packages").read_bytes()},
+     "opensuse-tumbleweed 20220412"),
     ("fedora-42", {"var/lib/rpm/Packages": (PKGDB / "rpm/bdb/rhel8-libuuid/var/lib/rpm/Packages").read_bytes()},
      "fedora 42"),
 ])

@@ -1,10 +1,17 @@
 """Catalogers, one module per package format. Each module exposes `CATALOGER` (see
-interfaces.Cataloger); add a module and list it here to support a new format."""
+interfaces.Cataloger); add a module and list it here to support a new format.
+
+Third-party catalogers come from the entry-point group `layerwatch.catalogers`: each entry point
+is a Cataloger object (name, version, wants(), catalog()); its name and its distribution's
+version are part of the layer-cache key, so installing, upgrading or removing one rescans the
+layers it may change (docs/plugins.md)."""
 
 from __future__ import annotations
 
 import importlib
 from typing import TYPE_CHECKING
+
+from ..plugins import entry_points
 
 if TYPE_CHECKING:
     from ..interfaces import Cataloger
@@ -30,12 +37,28 @@ CATALOGER_VERSIONS: dict[str, int] = {
 CATALOGER_MODULES: list[str] = list(CATALOGER_VERSIONS)
 
 
+PLUGIN_GROUP = "layerwatch.catalogers"
+
+
+def plugin_catalogers() -> list[Cataloger]:
+    found = []
+    for ep in entry_points(PLUGIN_GROUP):
+        cataloger = ep.load()
+        if not all(hasattr(cataloger, a) for a in ("name", "version", "wants", "catalog")):
+            raise TypeError(f"entry point {ep.name} = {ep.value} ({PLUGIN_GROUP}) is not a Cataloger")
+        found.append(cataloger)
+    return found
+
+
 def all_catalogers() -> list[Cataloger]:
-    return [importlib.import_module(f"{__name__}.{m}").CATALOGER for m in CATALOGER_MODULES]
+    return [*(importlib.import_module(f"{__name__}.{m}").CATALOGER for m in CATALOGER_MODULES), *plugin_catalogers()]
 
 
 def catalogers_version(catalogers: list[Cataloger] | None = None) -> str:
-    """Part of the layer-cache key: changes whenever any cataloger's output may change."""
+    """Part of the layer-cache key: changes whenever any cataloger's output may change (a
+    plug-in's by its distribution's version: known without importing it)."""
     if catalogers is None:
-        return ",".join(f"{name}={version}" for name, version in sorted(CATALOGER_VERSIONS.items()))
+        builtin = [f"{name}={version}" for name, version in CATALOGER_VERSIONS.items()]
+        plugins = [f"{ep.name}@{ep.dist}={ep.dist_version}" for ep in entry_points(PLUGIN_GROUP)]
+        return ",".join(sorted(builtin + plugins))
     return ",".join(f"{c.name}={c.version}" for c in sorted(catalogers, key=lambda c: c.name))
