@@ -263,3 +263,57 @@ def test_feed_refresh_patches_only_the_imagescans_it_changes(cluster: ControlPla
         proc.wait(timeout=15)
         registry.stop()
         server.stop()
+
+
+def test_amazon_linux_and_wolfi_images_get_their_own_advisories(cluster: ControlPlane, tmp_path: Path) -> None:
+    """Pods running an Amazon Linux 2023 and a Wolfi image: each ImageScan is Scanned against its
+    own distribution's feed (ALAS updateinfo, Wolfi secdb), with exactly those findings."""
+    from tests.scanner.distros.conftest import PACKAGES_WOLFI, apk_installed, rpmdb_sqlite
+
+    registry = start_registry("plain", tmp_path / "registry")
+    os_release = TESTDATA / "pkgdb/os-release"
+    amazon = Image([make_layer([file("etc/os-release", (os_release / "amazonlinux-2023/etc/os-release").read_bytes()),
+                                file("var/lib/rpm/rpmdb.sqlite",
+                                     rpmdb_sqlite([("rsyslog", "0", "8.2204.0", "2.amzn2023.0.1")]))])])
+    wolfi = Image([make_layer([file("etc/os-release", (os_release / "wolfi/etc/os-release").read_bytes()),
+                               file("lib/apk/db/installed", apk_installed(PACKAGES_WOLFI))])])
+    with registry.client() as client:
+        push(client, registry.base_url, "base/amazon", "2023", amazon)
+        push(client, registry.base_url, "base/wolfi", "latest", wolfi)
+    db = tmp_path / "vulndb.sqlite"
+    feeds = TESTDATA / "feeds"
+    report = update_db(db, ["amazon", "wolfi"],
+                       {"amazon": (feeds / "amazon-alas/al2023/updateinfo-subset.xml.gz").as_uri(),
+                        "wolfi": (feeds / "wolfi-secdb/security.json").as_uri()})
+    assert not report.failed, report
+    env = {**os.environ, "KUBECONFIG": str(cluster.kubeconfig), "LAYERWATCH_CACHE_DIR": str(tmp_path / "cache"),
+           "LAYERWATCH_DB_PATH": str(db), "LAYERWATCH_REFRESH_INTERVAL": "1h", "LAYERWATCH_DB_MAX_AGE": "1h",
+           "LAYERWATCH_METRICS_PORT": str(_port()), "LAYERWATCH_HEALTH_PORT": str(_port()),
+           "LAYERWATCH_SOURCES": "amazon,wolfi"}
+    log = tmp_path / "operator.log"
+    proc = _start_operator(env, log)
+    try:
+        cluster.apply({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "distros"}})
+        for name, ref in (("amazon", "base/amazon:2023"), ("wolfi", "base/wolfi:latest")):
+            cluster.apply({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": name, "namespace": "distros"},
+                           "spec": {"containers": [{"name": "c", "image": f"{registry.host}/{ref}"}]}})
+        with cluster.http() as client:
+            def scanned() -> dict | None:
+                assert proc.poll() is None, log.read_text()[-3000:]
+                items = client.get(f"{API}/imagescans").json()["items"]
+                done = {i["spec"]["image"].rsplit("/", 1)[-1]: i["status"] for i in items
+                        if (i.get("status") or {}).get("phase") == "Scanned"}
+                return done if {"amazon:2023", "wolfi:latest"} <= set(done) else None
+
+            done = _wait("both ImageScans to be Scanned", scanned)
+        found = {name: {(v["id"], v["package"], v.get("fixedVersion", "")) for v in status["vulnerabilities"]}
+                 for name, status in done.items()}
+        assert done["amazon:2023"]["os"] == {"id": "amzn", "version": "2023"}
+        assert found["amazon:2023"] == {("ALAS2023-2023-001", "rsyslog", "8.2204.0-3.amzn2023.0.2")}
+        assert found["wolfi:latest"] == {("CVE-2022-28391", "busybox", "1.35.0-r3"),
+                                         ("CVE-2022-30065", "busybox", "1.35.0-r3"),
+                                         ("CVE-2022-37434", "zlib", "1.2.12-r3")}
+    finally:
+        proc.terminate()
+        proc.wait(timeout=15)
+        registry.stop()

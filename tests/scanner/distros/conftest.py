@@ -20,6 +20,17 @@ PKGDB = TESTDATA / "pkgdb"
 FEEDS = TESTDATA / "feeds"
 
 
+# real Wolfi/Chainguard package names and versions around the fixes the fixture secdbs list
+PACKAGES_WOLFI = [
+    ("busybox", "1.35.0-r2", "busybox"),  # fixed in 1.35.0-r3: CVE-2022-28391, CVE-2022-30065
+    ("curl", "7.86.0-r0", "curl"),  # Wolfi: fixed in 7.86.0-r0; Chainguard: 7.87.0-r0 fixes two more
+    ("libcurl-openssl4", "7.86.0-r0", "curl"),  # a subpackage: matched on its origin
+    ("coreutils", "9.1-r0", "coreutils"),  # secfix "0": never affected
+    ("zlib", "1.2.12-r2", "zlib"),  # CVE-2022-37434 fixed in 1.2.12-r3, CVE-2018-25032 in 1.2.12-r0
+    ("haproxy-2.8", "2.8.17-r0", "haproxy-2.8"),  # CGA-224q-ccj5-2p53 fixed in 2.8.18-r0 (Chainguard OSV)
+]
+
+
 def apk_installed(packages: list[tuple[str, str, str]]) -> bytes:
     """An apk `installed` database: (name, version, origin) per package."""
     return "".join(f"P:{name}\nV:{version}\nA:x86_64\no:{origin}\n\n" for name, version, origin in packages).encode()

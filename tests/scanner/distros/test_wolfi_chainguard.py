@@ -5,17 +5,17 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.scanner.distros.conftest import FEEDS, apk_installed, build_db, findings, os_image, scan_json
+from tests.scanner.distros.conftest import (
+    FEEDS,
+    PACKAGES_WOLFI,
+    apk_installed,
+    build_db,
+    findings,
+    os_image,
+    scan_json,
+)
 
-# real package names and versions around the fixes the fixture secdbs list
-PACKAGES = [
-    ("busybox", "1.35.0-r2", "busybox"),  # fixed in 1.35.0-r3: CVE-2022-28391, CVE-2022-30065
-    ("curl", "7.86.0-r0", "curl"),  # Wolfi: fixed in 7.86.0-r0; Chainguard: 7.87.0-r0 fixes two more
-    ("libcurl-openssl4", "7.86.0-r0", "curl"),  # a subpackage: matched on its origin
-    ("coreutils", "9.1-r0", "coreutils"),  # secfix "0": never affected
-    ("zlib", "1.2.12-r2", "zlib"),  # CVE-2022-37434 fixed in 1.2.12-r3, CVE-2018-25032 in 1.2.12-r0
-    ("haproxy-2.8", "2.8.17-r0", "haproxy-2.8"),  # CGA-224q-ccj5-2p53 fixed in 2.8.18-r0 (Chainguard OSV)
-]
+PACKAGES = PACKAGES_WOLFI
 
 
 def test_wolfi_image_against_the_wolfi_secdb(tmp_path: Path) -> None:
