@@ -38,8 +38,9 @@ from .store import SourceMeta, VulnDB, VulnDBWriter, install, snapshot
 
 # Sources updated when none are named. NVD is opt-in: its paged, rate-limited API takes hours
 # without a key, and OSV/GHSA records already carry CVSS vectors.
-DEFAULT_SOURCES = ["debian", "ubuntu", "alpine", "redhat", "osv-pypi", "osv-npm", "osv-go", "osv-maven", "osv-rubygems",
-                   "osv-crates", "kev", "epss"]
+DEFAULT_SOURCES = ["debian", "ubuntu", "alpine", "redhat", "amazon", "suse", "oracle", "rocky", "almalinux", "wolfi",
+                   "chainguard", "chainguard-osv", "azurelinux", "osv-pypi", "osv-npm", "osv-go", "osv-maven",
+                   "osv-rubygems", "osv-crates", "osv-nuget", "osv-packagist", "kev", "epss"]
 
 
 @dataclass
