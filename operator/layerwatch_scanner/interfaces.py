@@ -52,6 +52,9 @@ class Cataloger(Protocol):
 
     name: str  # "dpkg", "apk", "rpm", "python", ...
     version: int  # bump when output changes: it is part of the layer-cache key
+    # Optional, for speed (wants() runs for every file of every layer): `path_hint`, a regular
+    # expression every path it wants matches (searched; "" for none), and `executables = True` to
+    # be asked about every executable file too. A cataloger without a hint is asked about every file.
 
     def wants(self, path: str, mode: int, size: int) -> bool:
         """Cheap test on every tar entry: does this cataloger need the file?"""

@@ -22,6 +22,7 @@ GEM = "gem"
 CARGO = "cargo"
 NUGET = "nuget"
 COMPOSER = "composer"
+GENERIC = "generic"  # software found in files no package manager installed (catalog/binaries.py)
 
 OS_PACKAGE_TYPES = frozenset({DEB, APK, RPM})
 

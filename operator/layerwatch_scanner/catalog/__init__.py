@@ -33,6 +33,8 @@ CATALOGER_VERSIONS: dict[str, int] = {
     "ruby": 1,
     "dotnet": 1,
     "php": 1,
+    # software found by version strings in its files (last: it is the slowest look at a file)
+    "binaries": 1,
 }
 CATALOGER_MODULES: list[str] = list(CATALOGER_VERSIONS)
 

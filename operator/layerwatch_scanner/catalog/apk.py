@@ -16,6 +16,7 @@ INSTALLED = "/lib/apk/db/installed"
 class ApkCataloger:
     name = "apk"
     version = CATALOGER_VERSIONS["apk"]
+    path_hint = r"/lib/apk/db/installed$"
 
     def wants(self, path: str, mode: int, size: int) -> bool:
         return path == INSTALLED

@@ -17,6 +17,7 @@ NUGET_TYPES = ("package", "runtimepack")
 class DotnetCataloger:
     name = "dotnet"
     version = CATALOGER_VERSIONS["dotnet"]
+    path_hint = r"\.deps\.json$"
 
     def wants(self, path: str, mode: int, size: int) -> bool:
         return path.endswith(".deps.json") and size <= _MAX

@@ -22,6 +22,7 @@ _SOURCE = re.compile(r"^(?P<name>\S+)(?:\s+\((?P<version>[^)]+)\))?$")
 class DpkgCataloger:
     name = "dpkg"
     version = CATALOGER_VERSIONS["dpkg"]
+    path_hint = r"^/var/lib/dpkg/status(?:$|\.d/)"
 
     def wants(self, path: str, mode: int, size: int) -> bool:
         if path == STATUS:

@@ -45,6 +45,8 @@ def is_executable(mode: int) -> bool:
 class GoCataloger:
     name = "golang"
     version = CATALOGER_VERSIONS["golang"]
+    path_hint = ""
+    executables = True
 
     def wants(self, path: str, mode: int, size: int) -> bool:
         return is_executable(mode) and 4096 <= size <= MAX_BINARY and not path.endswith((".sh", ".py", ".pl"))

@@ -94,6 +94,7 @@ def _catalog_archive(data: bytes, path: str, depth: int, budget: _Budget) -> lis
 class JavaCataloger:
     name = "java"
     version = CATALOGER_VERSIONS["java"]
+    path_hint = r"(?i:\.(?:jar|war|ear|jpi|hpi))$"
 
     def wants(self, path: str, mode: int, size: int) -> bool:
         return path.lower().endswith(ARCHIVES) and size <= MAX_ARCHIVE

@@ -20,6 +20,7 @@ LOCK_NAMES = ("/package-lock.json", "/npm-shrinkwrap.json")
 class NpmCataloger:
     name = "npm"
     version = CATALOGER_VERSIONS["npm"]
+    path_hint = r"/(?:package\.json|package-lock\.json|npm-shrinkwrap\.json)$"
 
     def wants(self, path: str, mode: int, size: int) -> bool:
         if size > _MAX:

@@ -19,6 +19,7 @@ INSTALLED = "/vendor/composer/installed.json"
 class PhpCataloger:
     name = "php"
     version = CATALOGER_VERSIONS["php"]
+    path_hint = r"/vendor/composer/installed\.json$"
 
     def wants(self, path: str, mode: int, size: int) -> bool:
         return path.endswith(INSTALLED) and size <= _MAX

@@ -23,6 +23,7 @@ def normalize_name(name: str) -> str:
 class PythonCataloger:
     name = "python"
     version = CATALOGER_VERSIONS["python"]
+    path_hint = r"(?:/METADATA|/PKG-INFO|\.egg-info)$"
 
     def wants(self, path: str, mode: int, size: int) -> bool:
         if path.endswith("/METADATA"):

@@ -173,6 +173,7 @@ def ndb_blobs(data: bytes, what: str) -> Iterator[bytes]:
 class RpmCataloger:
     name = "rpm"
     version = CATALOGER_VERSIONS["rpm"]
+    path_hint = r"/(?:rpmdb\.sqlite|Packages|Packages\.db)$"
 
     def wants(self, path: str, mode: int, size: int) -> bool:
         return path in PATHS and size <= MAX_DB

@@ -21,6 +21,7 @@ MAX_GEMSPEC = 1024 * 1024
 class RubyCataloger:
     name = "ruby"
     version = CATALOGER_VERSIONS["ruby"]
+    path_hint = r"/specifications/[^/]+\.gemspec$"
 
     def wants(self, path: str, mode: int, size: int) -> bool:
         return path.endswith(".gemspec") and "/specifications/" in path and size <= MAX_GEMSPEC

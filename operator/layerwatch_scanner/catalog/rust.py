@@ -17,6 +17,8 @@ MAX_JSON = 16 * 1024 * 1024
 class RustCataloger:
     name = "rust"
     version = CATALOGER_VERSIONS["rust"]
+    path_hint = ""
+    executables = True
 
     def wants(self, path: str, mode: int, size: int) -> bool:
         return is_executable(mode) and 4096 <= size <= MAX_BINARY

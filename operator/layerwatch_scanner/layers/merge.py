@@ -10,7 +10,7 @@ from __future__ import annotations
 import posixpath
 
 from ..catalog.osrelease import detect_os
-from ..model import Inventory, LayerResult, OSInfo, Package
+from ..model import OS_PACKAGE_TYPES, Inventory, LayerResult, OSInfo, Package
 
 _MAX_LINK_HOPS = 16
 
@@ -82,7 +82,7 @@ def merge_layers(layers: list[LayerResult]) -> tuple[list[Package], OSInfo | Non
     if os_info and os_info.id == "debian" and any(p.startswith("/var/lib/dpkg/status.d/") for p in merged.files) \
             and "/var/lib/dpkg/status" not in merged.files:
         os_info.distroless = True
-    packages = _drop_shadowed_lockfiles(merged.files)
+    packages = _drop_os_provided_binaries(_drop_shadowed_lockfiles(merged.files))
     packages.sort(key=lambda p: (p.type, p.name, p.version, p.path))
     return packages, os_info, merged.warnings
 
@@ -98,6 +98,17 @@ def _drop_shadowed_lockfiles(files: dict[str, list[Package]]) -> list[Package]:
                 continue
             result.append(pkg)
     return result
+
+
+def _drop_os_provided_binaries(packages: list[Package]) -> list[Package]:
+    """A binary found by its bytes that an OS package installs is that package's, not extra software."""
+    if not any(p.metadata.get("binary") for p in packages):
+        return packages
+    from ..catalog.binaries import provided_by_os
+
+    names = {p.name for p in packages if p.type in OS_PACKAGE_TYPES} | \
+            {p.source_name for p in packages if p.type in OS_PACKAGE_TYPES and p.source_name}
+    return [p for p in packages if not (p.metadata.get("binary") and provided_by_os(p, names))]
 
 
 def build(image: str, digest: str, platform: str, layers: list[LayerResult]) -> Inventory:

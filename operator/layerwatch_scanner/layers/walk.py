@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import posixpath
+import re
 import stat
 import tempfile
 from collections.abc import Iterable, Iterator
@@ -229,8 +230,38 @@ def catalog_entries(
     return result
 
 
+class _Selector:
+    """The catalogers that want a file. Most files of a layer no cataloger wants: one search of
+    all the catalogers' `path_hint`s together settles those, and only catalogers whose hint
+    matched (or that look at every executable, or that give no hint) are asked (interfaces.py)."""
+
+    def __init__(self, catalogers: list[Cataloger]):
+        self.hinted = [(c, re.compile(c.path_hint)) for c in catalogers if getattr(c, "path_hint", None)]
+        self.executables = [c for c in catalogers if getattr(c, "executables", False)]
+        self.always = [c for c in catalogers if getattr(c, "path_hint", None) is None]
+        self.any_hint = re.compile("|".join(f"(?:{c.path_hint})" for c, _ in self.hinted)) if self.hinted else None
+
+    def __call__(self, path: str, mode: int, size: int) -> list[Cataloger]:
+        asked = list(self.always)
+        if mode & 0o111:
+            asked += self.executables
+        if self.any_hint is not None and self.any_hint.search(path):
+            asked += [c for c, hint in self.hinted if hint.search(path) and c not in asked]
+        return [c for c in asked if c.wants(path, mode, size)]
+
+
+_SELECTORS: dict[tuple[int, ...], _Selector] = {}
+
+
+def _selector(catalogers: list[Cataloger]) -> _Selector:
+    key = tuple(id(c) for c in catalogers)
+    if key not in _SELECTORS:
+        _SELECTORS[key] = _Selector(catalogers)
+    return _SELECTORS[key]
+
+
 def _wanting(catalogers: list[Cataloger], path: str, mode: int, size: int) -> list[Cataloger]:
-    return [c for c in catalogers if c.wants(path, mode, size)]
+    return _selector(catalogers)(path, mode, size)
 
 
 def _visit(entry: Entry, result: LayerResult, catalogers: list[Cataloger], what: str,
