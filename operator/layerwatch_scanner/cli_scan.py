@@ -56,6 +56,9 @@ fails with exit 2 and says how to get it (or goes on with --allow-missing-data).
     opt.add_output(parser, FORMATS)
     parser.add_argument("--fail-on", metavar="SEVERITY", help="exit 1 if a finding at or above this severity "
                         "remains (Critical, High, Medium, Low, Negligible)")
+    parser.add_argument("--server", metavar="URL", help="match against a layerwatch server (`layerwatch server`): "
+                        "the image is cataloged here and only its package list is sent; no local database")
+    parser.add_argument("--token-file", type=Path, metavar="FILE", help="bearer token for --server")
     parser.add_argument("--ignore-unfixed", action="store_true", help="drop findings without a fix")
     parser.add_argument("--only-fixed", action="store_true", help="same as --ignore-unfixed")
     parser.add_argument("--allow-missing-data", action="store_true", help="go on when the database cannot vouch "
@@ -83,18 +86,32 @@ def scan(args: argparse.Namespace) -> int:
     from .report.findings import RENDERERS
     from .scanning import scan_image
 
-    db_path = args.db or vulndb_path()
-    if not db_path.exists():
-        hint = "`layerwatch db import FILE`" if args.offline else "`layerwatch db update`"
-        raise LayerwatchError(f"no vulnerability database at {db_path}: run {hint} first")
     options = opt.source_options(args)
-    cache = opt.open_cache(args.cache, args.no_cache)
-    try:
-        with progress_bar() as progress:
-            result = scan_image(args.image, db_path, options, cache, progress, max_age)
-    finally:
-        if cache is not None:
-            cache.close()
+    if args.server:  # cataloged here, matched by the server: no local database
+        from .remote import match_remote, read_token
+        from .scanning import inventory_of
+
+        token = read_token(args.token_file)
+        cache = opt.open_cache(args.cache, args.no_cache)
+        try:
+            with progress_bar() as progress:
+                inventory = inventory_of(args.image, options, cache, progress)
+        finally:
+            if cache is not None:
+                cache.close()
+        result = match_remote(args.server, token, inventory)
+    else:
+        db_path = args.db or vulndb_path()
+        if not db_path.exists():
+            hint = "`layerwatch db import FILE`" if args.offline else "`layerwatch db update`"
+            raise LayerwatchError(f"no vulnerability database at {db_path}: run {hint} first")
+        cache = opt.open_cache(args.cache, args.no_cache)
+        try:
+            with progress_bar() as progress:
+                result = scan_image(args.image, db_path, options, cache, progress, max_age)
+        finally:
+            if cache is not None:
+                cache.close()
     for warning in result.warnings:
         opt.warn(warning)
     if not result.coverage.complete and not args.allow_missing_data:

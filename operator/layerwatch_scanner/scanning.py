@@ -84,6 +84,16 @@ def match(inventory: Inventory, db: VulnDB, cache: LayerCache | None = None,
     return ScanResult(inventory, findings, remediation, meta, coverage_for(inventory, db, max_age, meta), problems)
 
 
+def inventory_of(spec: str, options: SourceOptions | None = None, cache: LayerCache | None = None,
+                 progress=None) -> Inventory:  # noqa: ANN001
+    """The image's inventory alone (what `scan --server` sends to be matched)."""
+    source = open_source(spec, options)
+    try:
+        return build_inventory(source, cache=cache, progress=progress)
+    finally:
+        source.close()
+
+
 def scan_image(spec: str, db_path: Path | str, options: SourceOptions | None = None,
                cache: LayerCache | None = None, progress=None,  # noqa: ANN001
                max_age: dt.timedelta | None = DEFAULT_MAX_AGE) -> ScanResult:
