@@ -12,6 +12,7 @@ only software the package database does not know is reported from its bytes.
 
 from __future__ import annotations
 
+import functools
 import posixpath
 import re
 from dataclasses import dataclass
@@ -27,16 +28,25 @@ _OVERLAP = 512  # longer than any pattern's match
 
 @dataclass(frozen=True)
 class Classifier:
-    """Files whose base name matches `names` are searched for `pattern` (its `version` group)."""
+    """Files whose base name matches `names` are searched for `source` (its `version` group)."""
 
     package: str
     names: re.Pattern
-    pattern: re.Pattern
-    provided_by: re.Pattern  # OS package names that install this software: the binary is theirs
+    source: bytes  # compiled on first use: most scans meet none of these files
+    provided_by: str  # OS package names that install this software: the binary is theirs
+
+    @property
+    def pattern(self) -> re.Pattern:
+        return _compiled(self.source)
+
+
+@functools.cache
+def _compiled(source: bytes | str) -> re.Pattern:
+    return re.compile(source)
 
 
 def _c(package: str, names: str, pattern: bytes, provided_by: str) -> Classifier:
-    return Classifier(package, re.compile(names), re.compile(pattern), re.compile(provided_by))
+    return Classifier(package, re.compile(names), pattern, provided_by)
 
 
 CLASSIFIERS = [
@@ -131,7 +141,7 @@ def provided_by_os(pkg: Package, os_package_names: set[str]) -> bool:
     if classifier is None:
         return any(n.startswith(("openjdk", "java-", "temurin", "zulu")) for n in os_package_names) \
             if pkg.name == "java" else False
-    return any(classifier.provided_by.match(n) for n in os_package_names)
+    return any(_compiled(classifier.provided_by).match(n) for n in os_package_names)
 
 
 CATALOGER = BinaryCataloger()

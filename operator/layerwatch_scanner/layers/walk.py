@@ -221,9 +221,10 @@ def catalog_entries(
     """Apply whiteouts and catalogers to a layer's entries: the per-layer result to cache."""
     result = LayerResult(digest=digest, warnings=warnings if warnings is not None else [])
     kept: dict[str, WantedFile] = {}  # wanted files, by path, for hard links that point at them
+    wanting = _selector(catalogers)
     try:
         for entry in entries:
-            _visit(entry, result, catalogers, what, kept)
+            _visit(entry, result, wanting, what, kept)
     finally:
         for f in kept.values():
             f.close()
@@ -260,11 +261,7 @@ def _selector(catalogers: list[Cataloger]) -> _Selector:
     return _SELECTORS[key]
 
 
-def _wanting(catalogers: list[Cataloger], path: str, mode: int, size: int) -> list[Cataloger]:
-    return _selector(catalogers)(path, mode, size)
-
-
-def _visit(entry: Entry, result: LayerResult, catalogers: list[Cataloger], what: str,
+def _visit(entry: Entry, result: LayerResult, wanting: _Selector, what: str,
            kept: dict[str, WantedFile]) -> None:
     directory, base = posixpath.split(entry.path)
     if base.startswith(WHITEOUT_PREFIX):
@@ -275,12 +272,12 @@ def _visit(entry: Entry, result: LayerResult, catalogers: list[Cataloger], what:
         return
     mode = stat.S_IFREG | (entry.mode & 0o7777)
     if entry.kind == "symlink":
-        if entry.path in OS_RELEASE_PATHS or _wanting(catalogers, entry.path, mode, 0):
+        if entry.path in OS_RELEASE_PATHS or wanting(entry.path, mode, 0):
             result.symlinks[entry.path] = entry.linkname
         return
     if entry.kind == "hardlink":
         source = kept.get(entry.linkname)
-        users = _wanting(catalogers, entry.path, mode, source.size if source else 0)
+        users = wanting(entry.path, mode, source.size if source else 0)
         if entry.path in OS_RELEASE_PATHS and source is not None:
             result.os_files[entry.path] = source.read().decode("utf-8", "replace")
         elif users:
@@ -291,7 +288,7 @@ def _visit(entry: Entry, result: LayerResult, catalogers: list[Cataloger], what:
             _run(users, WantedFile(entry.path, source.size, source._data, source._spool), result, what)
         return
     if entry.kind == "sparse":
-        if entry.path in OS_RELEASE_PATHS or _wanting(catalogers, entry.path, mode, entry.size):
+        if entry.path in OS_RELEASE_PATHS or wanting(entry.path, mode, entry.size):
             result.warnings.append(f"{what}: {entry.path} is a sparse file ({entry.size} bytes apparent): "
                                    "not cataloged")
         return
@@ -303,7 +300,7 @@ def _visit(entry: Entry, result: LayerResult, catalogers: list[Cataloger], what:
         else:
             result.warnings.append(f"{what}: {entry.path} is {entry.size} bytes: too large for an os-release file")
         return
-    users = _wanting(catalogers, entry.path, mode, entry.size)
+    users = wanting(entry.path, mode, entry.size)
     if not users:
         return
     if entry.size > MAX_WANTED_FILE:
