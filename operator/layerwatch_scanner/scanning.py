@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 from . import __version__
 from .catalog import catalogers_version
 from .inventory import build_inventory
-from .match.coverage import DEFAULT_MAX_AGE, Coverage, coverage_of
+from .match.coverage import DEFAULT_MAX_AGE, Coverage, coverage_of, needs_of
 from .match.findings import Finding
 from .match.remediation import LayerAdvice
 from .sources import open_source
@@ -44,10 +44,10 @@ class ScanResult:
 
 
 def coverage_for(inventory: Inventory, db: VulnDB, max_age: dt.timedelta | None = DEFAULT_MAX_AGE,
-                 meta: DBMetadata | None = None) -> Coverage:
+                 meta: DBMetadata | None = None, needs: tuple[dict[str, int], int] | None = None) -> Coverage:
     meta = meta or db.metadata()
     return coverage_of(inventory, db.sources_by_ecosystem(),
-                       {name: src.last_success for name, src in meta.sources.items()}, max_age)
+                       {name: src.last_success for name, src in meta.sources.items()}, max_age, needs=needs)
 
 
 def match_key(db: VulnDB) -> str:
@@ -61,10 +61,14 @@ def match(inventory: Inventory, db: VulnDB, cache: LayerCache | None = None,
     """`matcher` (and `meta`): shared by a pass over many images, so each decision is made once."""
     key = match_key(db)
     cached = cache.cached_match(inventory.digest, key) if cache is not None else None
+    needs = None
     if cached is not None:  # neither the inventory nor the database changed: no re-matching
         findings = [Finding.from_dict(f) for f in cached[0]]
         problems = list(cached[1].get("problems", []))
         remediation = [LayerAdvice.from_dict(a) for a in cached[1].get("remediation", [])]
+        stored = cached[1].get("needs")
+        if isinstance(stored, list) and len(stored) == 2 and isinstance(stored[0], dict):
+            needs = (stored[0], int(stored[1]))
     else:
         from .match.ecosystems import package_rows
         from .match.matcher import Matcher, match_image
@@ -74,14 +78,16 @@ def match(inventory: Inventory, db: VulnDB, cache: LayerCache | None = None,
         problems = extras["problems"]
         remediation = [LayerAdvice.from_dict(a) for a in extras["remediation"]]
         if cache is not None:
-            cache.store_match(inventory.digest, [f.to_dict() for f in findings], key, extras)
+            needs = needs_of(inventory)
+            cache.store_match(inventory.digest, [f.to_dict() for f in findings], key, {**extras, "needs": list(needs)})
             # what this image's decisions came out as, for the next re-match to compare with
             decisions = {r[:5] for r in package_rows(inventory.packages, inventory.os)}
             keys = sorted({d[:2] for d in decisions})
             digests = db.package_digests(keys)
             cache.note_decisions({d: matcher.outcome(d) for d in decisions}, {k: digests.get(k) for k in keys})
     meta = meta or db.metadata()
-    return ScanResult(inventory, findings, remediation, meta, coverage_for(inventory, db, max_age, meta), problems)
+    return ScanResult(inventory, findings, remediation, meta, coverage_for(inventory, db, max_age, meta, needs),
+                      problems)
 
 
 def inventory_of(spec: str, options: SourceOptions | None = None, cache: LayerCache | None = None,

@@ -93,13 +93,10 @@ def _age(seconds: float) -> str:
     return f"{hours / 24:.1f} days" if hours >= 48 else f"{hours:.0f} hours"
 
 
-def coverage_of(inventory: Inventory, sources_by_ecosystem: dict[str, dict[str, int]],
-                last_success: dict[str, str], max_age: dt.timedelta | None = DEFAULT_MAX_AGE,
-                now: dt.datetime | None = None) -> Coverage:
-    """`sources_by_ecosystem`: ecosystem -> {source: records} held by the database;
-    `last_success`: source -> ISO time of its last successful update."""
-    now = now or dt.datetime.now(dt.UTC)
-    cov = Coverage()
+def needs_of(inventory: Inventory) -> tuple[dict[str, int], int]:
+    """The ecosystems an image's packages are looked up in (with package counts), and how many
+    OS packages no distribution rule covers: what coverage checks the database against. Kept
+    with a stored match, so a warm rescan does not look every package up again."""
     needed: dict[str, int] = {}
     uncovered_os = 0
     for pkg in inventory.packages:
@@ -109,6 +106,18 @@ def coverage_of(inventory: Inventory, sources_by_ecosystem: dict[str, dict[str, 
                 uncovered_os += 1
             continue
         needed[lookup[0]] = needed.get(lookup[0], 0) + 1
+    return needed, uncovered_os
+
+
+def coverage_of(inventory: Inventory, sources_by_ecosystem: dict[str, dict[str, int]],
+                last_success: dict[str, str], max_age: dt.timedelta | None = DEFAULT_MAX_AGE,
+                now: dt.datetime | None = None, needs: tuple[dict[str, int], int] | None = None) -> Coverage:
+    """`sources_by_ecosystem`: ecosystem -> {source: records} held by the database;
+    `last_success`: source -> ISO time of its last successful update; `needs`: needs_of(inventory)
+    when already known."""
+    now = now or dt.datetime.now(dt.UTC)
+    cov = Coverage()
+    needed, uncovered_os = needs if needs is not None else needs_of(inventory)
     if not inventory.packages:
         cov.notes.append("nothing was cataloged: no package database or known package files in the image, "
                          "so there is nothing to match (the report is not a clean bill)")
