@@ -27,9 +27,12 @@ class Seen:
 
 
 class ScriptedServer:
-    def __init__(self, routes: dict[str, Answer] | None = None, cert_dir: Path | None = None):
+    def __init__(self, routes: dict[str, Answer] | None = None, cert_dir: Path | None = None,
+                 plain_web_server: bool = False):
         """`routes`: "/path" -> Answer (any method; HEAD gets no body). With `cert_dir`, serve TLS
-        with a trustme CA written to cert_dir/ca.pem."""
+        with a trustme CA written to cert_dir/ca.pem. `plain_web_server`: answers without the
+        registry API header (a web server, or a registry that leaves it out)."""
+        self.plain_web_server = plain_web_server
         self.routes = routes or {}
         self.seen: list[Seen] = []
         # close each connection after its answer without saying so, as a server does that
@@ -50,6 +53,8 @@ class ScriptedServer:
                 self.send_response(answer.status)
                 for key, value in answer.headers.items():
                     self.send_header(key, value)
+                if self.path.startswith("/v2/") and not server.plain_web_server:  # as registries answer
+                    self.send_header("Docker-Distribution-API-Version", "registry/2.0")
                 self.send_header("Content-Length", str(len(answer.body)))
                 self.end_headers()
                 if self.command != "HEAD":
@@ -66,7 +71,7 @@ class ScriptedServer:
             import trustme
 
             ca = trustme.CA()
-            cert = ca.issue_cert("127.0.0.1", "localhost")
+            cert = ca.issue_cert("127.0.0.1", "localhost", "registry.test")  # registry.test: through a proxy
             context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
             cert.configure_cert(context)
             self._httpd.socket = context.wrap_socket(self._httpd.socket, server_side=True)

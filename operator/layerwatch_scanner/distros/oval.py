@@ -14,6 +14,7 @@ from __future__ import annotations
 import bz2
 import gzip
 import xml.etree.ElementTree as ET
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -93,16 +94,41 @@ def _text(elem: ET.Element | None) -> str:
     return (elem.text or "").strip() if elem is not None else ""
 
 
-def open_document(path: Path):  # noqa: ANN201 - a binary file object
+MAX_DOCUMENT = 4 * 1024 * 1024 * 1024  # decompressed: Oracle's every-ELSA file is about half a GiB
+
+
+class _Bounded:
+    """A file object that refuses to yield more than `limit` bytes (a compression bomb)."""
+
+    def __init__(self, raw, limit: int):  # noqa: ANN001
+        self._raw, self._left = raw, limit
+
+    def read(self, n: int = -1) -> bytes:
+        data = self._raw.read(n if n is not None and n >= 0 else self._left + 1)
+        self._left -= len(data)
+        if self._left < 0:
+            raise ValueError(f"more than {MAX_DOCUMENT} bytes once decompressed")
+        return data
+
+    def close(self) -> None:
+        self._raw.close()
+
+    def __enter__(self):  # noqa: ANN204
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def open_document(path: Path, limit: int = MAX_DOCUMENT) -> _Bounded:
     """The file, decompressed when it is gzip or bzip2 (the way the vendors publish it)."""
-    raw = path.open("rb")
-    magic = raw.read(3)
-    raw.seek(0)
+    with path.open("rb") as probe:
+        magic = probe.read(3)
     if magic[:2] == b"\x1f\x8b":
-        return gzip.GzipFile(fileobj=raw)
+        return _Bounded(gzip.open(path, "rb"), limit)
     if magic == b"BZh":
-        return bz2.BZ2File(raw)
-    return raw
+        return _Bounded(bz2.open(path, "rb"), limit)
+    return _Bounded(path.open("rb"), limit)
 
 
 def _definition(elem: ET.Element) -> OvalDefinition:
@@ -134,6 +160,8 @@ def _tree(criteria: ET.Element, depth: int = 0) -> tuple:
     children: list = []
     for child in criteria:
         name = _local(child.tag)
+        if child.get("negate", "").lower() == "true":
+            continue  # "not installed", "not affected": never a fix or a platform of one
         if name == "criterion" and child.get("test_ref"):
             children.append(child.get("test_ref"))
         elif name == "criteria" and depth < 32:  # deeper nesting is hostile, not OVAL
@@ -149,7 +177,11 @@ def read_definitions(path: Path, what: str) -> Iterator[OvalDefinition]:
     states: dict[str, tuple[str, str]] = {}  # state id -> (operation, evr)
     try:
         with open_document(path) as stream:
-            for _, elem in SafeET.iterparse(stream, events=("end",)):
+            root = None
+            for event, elem in SafeET.iterparse(stream, events=("start", "end")):
+                if event == "start":
+                    root = elem if root is None else root
+                    continue
                 name = _local(elem.tag)
                 if name == "definition":
                     definitions.append(_definition(elem))
@@ -163,10 +195,14 @@ def read_definitions(path: Path, what: str) -> Iterator[OvalDefinition]:
                     evr = next((c for c in elem if _local(c.tag) == "evr"), None)
                     if evr is not None and evr.get("operation") in BOUNDS:
                         states[elem.get("id", "")] = (evr.get("operation", ""), _text(evr))
+                elif name in ("variables", "generator"):  # never needed: dropped as read
+                    pass
                 else:
                     continue
                 elem.clear()
-    except (ET.ParseError, DefusedXmlException, OSError, EOFError, ValueError) as exc:
+                if root is not None and name in ("definitions", "tests", "objects", "states", "variables"):
+                    root.clear()  # a section is done: its (cleared) elements go too
+    except (ET.ParseError, DefusedXmlException, OSError, EOFError, ValueError, zlib.error) as exc:
         raise FeedError(f"{what}: {path.name} is not a readable OVAL document ({exc})") from exc
     for d in definitions:
         for ref in d.test_refs:

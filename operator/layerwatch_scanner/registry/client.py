@@ -50,14 +50,22 @@ def is_local(host: str) -> bool:
         return False
 
 
-def _speaks_plain(response: Response) -> bool:
-    """Whether a plain-HTTP answer came from a server that speaks plain HTTP: a TLS server's
-    answer to plain bytes is 400 ("plain HTTP request sent to an HTTPS port", from Go and nginx)
-    without the registry's API header, which a registry sends with every answer of its own.
-    Asking in plain HTTP first, unlike Docker, spares a plain registry the TLS handshake and the
-    ssl import (a fifth of a warm rescan); a host:port speaks one or the other, so the order
-    changes nothing else."""
-    return response.status_code != 400 or bool(response.headers.get("docker-distribution-api-version"))
+def _plain_evidence(response: Response) -> str:
+    """What a plain-HTTP answer says about the server: "registry" when it is one (the registry
+    API header, which registries send with every answer, or an auth challenge of their own),
+    "refused" when it is not plain HTTP (a TLS server's 400 "plain HTTP sent to an HTTPS port",
+    from Go and nginx, or a redirect: port 80 sending clients to https), else "unknown" (some web
+    server answered: https is tried first, plain HTTP only if TLS then fails, as Docker does).
+    Asking in plain HTTP first spares a plain registry the TLS handshake and the ssl import (a
+    fifth of a warm rescan); credentials never go out on an answer without registry evidence."""
+    if response.headers.get("docker-distribution-api-version"):
+        return "registry"
+    challenge = (response.headers.get("www-authenticate") or "").lower()
+    if response.status_code == 401 and challenge.startswith(("bearer ", "basic ")):
+        return "registry"
+    if response.status_code == 400 or 300 <= response.status_code < 400:
+        return "refused"
+    return "unknown"
 
 
 class _StreamReader(ChunkReader):
@@ -96,6 +104,7 @@ class RegistryClient:
         self._timeout = timeout
         self._http = Pool(context, timeout, {"User-Agent": f"layerwatch/{__version__}"})
         self._scheme: str | None = None
+        self._plain_fallback = False  # https chosen, but plain HTTP answered: used if TLS fails
         self._tokens: dict[str, tuple[str, float]] = {}  # scope -> (token, expiry)
         self._basic = False
         self._lock = threading.Lock()
@@ -110,7 +119,7 @@ class RegistryClient:
 
     def _probe_scheme(self) -> str:
         """https, unless the registry may speak plain HTTP (local or --insecure-registry) and does:
-        `GET /v2/` in plain HTTP, which carries no credentials (see _speaks_plain)."""
+        `GET /v2/` in plain HTTP, which carries no credentials (see _plain_evidence)."""
         if not self.insecure:
             return "https"
         try:  # on the client's own pool: the real requests reuse the connection
@@ -118,7 +127,9 @@ class RegistryClient:
         except TransportError:  # not plain HTTP (or not there: the https request will say so)
             return "https"
         response.close()
-        return "http" if _speaks_plain(response) else "https"
+        evidence = _plain_evidence(response)
+        self._plain_fallback = evidence == "unknown"
+        return "http" if evidence == "registry" else "https"
 
     def _first_request(self, method: str, path: str, headers: dict, body: bytes | IO[bytes] | None) -> Response | None:
         """The first request to a registry that may speak plain HTTP is itself the probe: sent in
@@ -127,14 +138,17 @@ class RegistryClient:
         if not self.insecure:
             self._scheme = "https"
             return None
+        clear = {k: v for k, v in headers.items() if k.lower() != "authorization"}  # never a secret to find out
         try:
-            response = self._http.request(method, f"http://{self.registry}{path}", headers=headers, body=body)
+            response = self._http.request(method, f"http://{self.registry}{path}", headers=clear, body=body)
         except TransportError:
             self._scheme = "https"
             return None
-        if not _speaks_plain(response):
+        evidence = _plain_evidence(response)
+        if evidence != "registry":
             response.close()
             self._scheme = "https"
+            self._plain_fallback = evidence == "unknown"
             return None
         self._scheme = "http"
         return response
@@ -162,6 +176,9 @@ class RegistryClient:
         if scheme != "bearer" or "realm" not in params:
             raise AuthError(f"{what}: unsupported authentication challenge from {self.registry}: {scheme}")
         realm = params["realm"]
+        if self._scheme == "https" and not realm.startswith("https://"):
+            raise AuthError(f"{what}: {self.registry} names a token service over plain HTTP ({realm}): refused, "
+                            "the credentials would travel in clear")
         realm_host = urlsplit(realm).hostname or ""
         self.guard.check_redirect(realm_host)
         query = {"service": params.get("service", "")}
@@ -199,11 +216,20 @@ class RegistryClient:
         absolute = path.startswith(("http://", "https://"))
         for attempt in range(2):
             sent = {**(headers or {}), **self._auth_header(scope)}
-            first = self._first_request(method, path, sent, body) if self._scheme is None and not absolute else None
+            first = None
+            if self._scheme is None and not absolute:
+                if body is None:
+                    first = self._first_request(method, path, sent, body)
+                else:  # a body is never sent to find out whether TLS is spoken
+                    self._scheme = self._probe_scheme()
             url = path if absolute else self._base() + path
             response = self._send(method, url, sent, what, body, first)
             if response.status_code != 401 or attempt == 1:
                 break
+            if urlsplit(response.url).netloc != self.registry:  # blob storage's own refusal: not ours to answer
+                response.close()
+                raise AuthError(f"{what}: {urlsplit(response.url).netloc} (redirected to by {self.registry}) "
+                                "refused the request (HTTP 401)")
             challenge = response.headers.get("WWW-Authenticate", "")
             response.close()
             self._authenticate(challenge, scope, what)
@@ -215,16 +241,25 @@ class RegistryClient:
 
     def _send(self, method: str, url: str, headers: dict, what: str, body: bytes | IO[bytes] | None = None,
               first: Response | None = None) -> Response:
-        """`first`: the answer to `url` when it was already asked (_first_request)."""
-        origin = urlsplit(url).netloc
+        """`first`: the answer to `url` when it was already asked (_first_request). The answer
+        keeps the URL it came from (`response.url`)."""
+        origin = urlsplit(url)[:2]  # (scheme, host:port): credentials stay with both
         for _ in range(MAX_REDIRECTS + 1):
             try:
                 response = first or self._http.request(method, url, headers=headers, body=body)
                 first = None
             except TransportError as exc:
+                if self._plain_fallback and url.startswith(f"https://{self.registry}/"):
+                    # TLS failed where plain HTTP had answered: a plain registry without the API header
+                    self._plain_fallback, self._scheme = False, "http"
+                    url = f"http://{self.registry}/" + url[len(f"https://{self.registry}/"):]
+                    origin = urlsplit(url)[:2]
+                    continue
                 raise RegistryError(f"{what}: {method} {url}: {neterrors.describe(exc, urlsplit(url).netloc)}") from exc
+            self._plain_fallback = False
             location = response.headers.get("location")
             if response.status_code not in (301, 302, 303, 307, 308) or not location:
+                response.url = url
                 return response
             target = urljoin(url, location)
             response.close()
@@ -232,7 +267,7 @@ class RegistryClient:
             if parts.scheme not in ("http", "https"):
                 raise RegistryError(f"{what}: redirect to a non-HTTP URL refused")
             self.guard.check_redirect(parts.hostname or "")
-            if parts.netloc != origin:
+            if (parts.scheme, parts.netloc) != origin:
                 headers = {k: v for k, v in headers.items() if k.lower() != "authorization"}
             url = target
         raise RegistryError(f"{what}: more than {MAX_REDIRECTS} redirects")

@@ -33,6 +33,7 @@ if TYPE_CHECKING:
 MAX_BODY_IN_MEMORY = 8 * 1024 * 1024
 MAX_HEADER_BYTES = 64 * 1024
 MAX_HEADER_LINES = 200
+MAX_INTERIM = 8  # 1xx answers before the real one
 _RECV_SIZE = 256 * 1024
 _SMALL_REST = 65536  # an unread rest up to this size is read so the connection can be reused
 _BAD_TARGET = re.compile(r"[\x00-\x20\x7f]")  # what http.client refuses in a request target too
@@ -80,9 +81,13 @@ class _Answer:
         self.complete = False
         self.body: list[bytes] = []
         self.pending = 0  # body bytes parsed but not yet handed out
+        self.pending_total = 0
         self.trailing = False  # the server sent more than one answer: the connection is not reused
         self._header_bytes = 0  # of the header lines parsed
         self._fed = 0  # bytes fed while the header section is not complete
+        self._idle = 0  # bytes fed after it that carried no body (chunk lines, trailers): bounded too
+        self._interim = 0
+        self._last = b""  # the end of the last read (a HEAD answer is reused only if it ended there)
         self._lines = 0
         self.parser = httptools.HttpResponseParser(self)
 
@@ -104,6 +109,9 @@ class _Answer:
 
     def on_headers_complete(self) -> None:
         if self.parser.get_status_code() < 200:  # 1xx: an interim answer; the real one follows
+            self._interim += 1
+            if self._interim > MAX_INTERIM:
+                raise TransportError(f"more than {MAX_INTERIM} interim (1xx) answers")
             self.headers, self._lines, self._header_bytes, self._fed = Headers(), 0, 0, 0
             return
         self.headers_done = True
@@ -114,6 +122,7 @@ class _Answer:
     def on_body(self, body: bytes) -> None:
         self.body.append(body)
         self.pending += len(body)
+        self.pending_total += len(body)
 
     def on_message_complete(self) -> None:
         if self.headers_done:
@@ -124,6 +133,8 @@ class _Answer:
     def feed(self, data: bytes) -> None:
         if self.complete:
             raise TransportError("data after the end of the answer")
+        self._last = data[-4:]
+        body_before, headers_before = self.pending_total, self.headers_done
         try:
             self.parser.feed_data(data)
         except httptools.HttpParserCallbackError as exc:
@@ -133,12 +144,18 @@ class _Answer:
             if isinstance(cause, TransportError):
                 raise cause from None
             raise TransportError(f"malformed HTTP answer: {exc}") from exc
+        except httptools.HttpParserUpgrade as exc:  # 101: a protocol a registry never switches to
+            raise TransportError("the server switched protocols (HTTP 101)") from exc
         except httptools.HttpParserError as exc:
             raise TransportError(f"malformed HTTP answer: {exc}") from exc
         if not self.headers_done:  # a line still incomplete is held by the parser: bounded too
             self._fed += len(data)
             if self._fed > MAX_HEADER_BYTES:
                 raise TransportError(f"header section larger than {MAX_HEADER_BYTES} bytes")
+        elif headers_before:
+            self._idle = 0 if self.pending_total > body_before else self._idle + len(data)
+            if self._idle > MAX_HEADER_BYTES:
+                raise TransportError(f"more than {MAX_HEADER_BYTES} bytes without body data (chunk trailers?)")
 
     def ends_at_close(self) -> bool:
         """An answer without a length or chunks: its body ends when the server closes."""
@@ -152,6 +169,8 @@ class _Answer:
 
     def reusable(self) -> bool:
         connection = (self.headers.get("connection") or "").lower()
+        if self.bodyless and self._last != b"\r\n\r\n":  # bytes after a HEAD answer's headers
+            return False
         return (self.complete and not self.trailing and not self.ends_at_close() and self.parser.get_http_version() == "1.1"
                 and "close" not in connection)
 
@@ -163,6 +182,7 @@ class Response:
         self._release = release
         self.status_code = answer.parser.get_status_code()
         self.headers = answer.headers
+        self.url = ""  # set by the registry client: where the answer came from
         self._content: bytes | None = None
 
     def _read_more(self) -> bool:
@@ -251,7 +271,9 @@ def _proxy_for(scheme: str, host: str) -> str | None:
     """The proxy URL from HTTPS_PROXY/HTTP_PROXY (either case), unless NO_PROXY names the host."""
     env = os.environ
     no_proxy = env.get("NO_PROXY", env.get("no_proxy", ""))
-    name = host.rsplit(":", 1)[0].strip("[]").lower()
+    name = (urlsplit(f"//{host}").hostname or "").lower()
+    if name == "localhost" or name.startswith("127.") or name == "::1":
+        return None  # a loopback host is this machine's, never the proxy's (as Go's clients do)
     for entry in (e.strip().lower() for e in no_proxy.split(",")):
         if entry == "*" or (entry and (name == entry.lstrip(".") or name.endswith("." + entry.lstrip(".")))):
             return None
@@ -283,7 +305,10 @@ def _head(method: str, target: str, headers: dict[str, str]) -> bytes:
         if _BAD_VALUE.search(name) or _BAD_VALUE.search(value) or ":" in name:
             raise TransportError(f"header {name!r} has a line break")
         lines.append(f"{name}: {value}")
-    return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
+    try:
+        return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
+    except UnicodeEncodeError as exc:
+        raise TransportError(f"a request header is not Latin-1 text ({exc.reason})") from None
 
 
 def _read_head(sock: socket.socket, answer: _Answer, fresh: bool) -> None:
@@ -341,7 +366,7 @@ class Pool:
     def _tcp(self, host: str, port: int) -> socket.socket:
         try:
             sock = socket.create_connection((_ascii(host), port), timeout=self._timeout)
-        except OSError as exc:
+        except (OSError, UnicodeError) as exc:  # UnicodeError: a host name IDNA cannot encode
             raise TransportError(f"{exc}") from exc
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         return sock
@@ -367,11 +392,14 @@ class Pool:
         proxy_auth = {}
         if p.username:
             proxy_auth["Proxy-Authorization"] = basic_auth(unquote(p.username), unquote(p.password or ""))
-        sock = self._tcp(*_host_port(p.netloc.rpartition("@")[2], 80))
+        sock = self._tcp(*_host_port(p.netloc.rpartition("@")[2], 443 if p.scheme == "https" else 80))
+        if p.scheme == "https":  # Proxy-Authorization never in clear to an https proxy
+            sock = self._tls(sock, p.hostname or "")
         if scheme != "https":
             return sock, proxy_auth
         try:  # a tunnel: CONNECT, then TLS with the registry through it
-            _send(sock, _head("CONNECT", f"{host}:{port}", {"Host": f"{host}:{port}", **proxy_auth}), None, True)
+            target = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+            _send(sock, _head("CONNECT", target, {"Host": target, **proxy_auth}), None, True)
             answer = _Answer(bodyless=True)
             _read_head(sock, answer, fresh=True)
         except TransportError:
@@ -379,7 +407,7 @@ class Pool:
             raise
         if answer.parser.get_status_code() != 200:
             sock.close()
-            raise TransportError(f"proxy {p.hostname} refused the tunnel to {host}:{port} "
+            raise TransportError(f"proxy {p.hostname} refused the tunnel to {target} "
                                  f"(HTTP {answer.parser.get_status_code()})")
         return self._tls(sock, host), None
 

@@ -150,3 +150,24 @@ def test_a_kept_alive_connection_is_reused_and_streams_in_chunks(pool: Pool) -> 
         assert len(connections) == 1
     finally:
         sock.close()
+
+
+@pytest.mark.parametrize(("answer", "message"), [
+    (b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nok\r\n0\r\nX-Trailer: " + b"a" * 300000,
+     "without body data"),
+    (b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: h2c\r\nConnection: Upgrade\r\n\r\n", "switched protocols"),
+    (b"HTTP/1.1 100 Continue\r\n\r\n" * 20 + b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n", "interim"),
+])
+def test_answers_that_never_end_or_change_protocol(pool: Pool, answer: bytes, message: str) -> None:
+    with pytest.raises(TransportError, match=message):
+        _get(pool, answer)
+
+
+def test_a_header_that_is_not_latin_1_is_refused_before_sending(pool: Pool) -> None:
+    server = RawServer(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n")
+    try:
+        with pytest.raises(TransportError, match="Latin-1"):
+            pool.request("GET", server.url + "/v2/", headers={"Authorization": "Bearer \u2603"})
+        assert not server.requests
+    finally:
+        server.close()

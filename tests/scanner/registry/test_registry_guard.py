@@ -230,18 +230,25 @@ def test_https_goes_through_a_connect_tunnel(monkeypatch, tmp_path) -> None:
     monkeypatch.delenv("NO_PROXY", raising=False)
     monkeypatch.delenv("no_proxy", raising=False)
     with ScriptedServer(_routes(image), cert_dir=tmp_path) as registry:
-        proxy = ConnectProxy(registry.host)
+        port = registry.host.split(":")[1]
+        proxy = ConnectProxy(registry.host)  # the proxy alone knows where registry.test is
         try:
             monkeypatch.setenv("HTTPS_PROXY", f"http://user:secret@{proxy.host}")
-            # TLS with the registry runs through the tunnel, its certificate checked as usual
-            source = RegistrySource(f"{registry.host}/app:1", SourceOptions(ca_cert=str(registry.ca_path)))
-            source.client.insecure = False  # https from the start, as for any remote registry
-            assert source.manifest().digest == image.digest
-            assert proxy.connects and proxy.connects[0].startswith(f"CONNECT {registry.host} HTTP/1.1".encode())
+            source = RegistrySource(f"registry.test:{port}/app:1", SourceOptions(ca_cert=str(registry.ca_path)))
+            assert source.manifest().digest == image.digest  # TLS through the tunnel, certificate checked
+            assert proxy.connects and proxy.connects[0].startswith(f"CONNECT registry.test:{port} HTTP/1.1".encode())
             assert b"Proxy-Authorization: Basic " in proxy.connects[0]
             assert all("proxy-authorization" not in s.headers for s in registry.seen)  # never past the proxy
         finally:
             proxy.close()
+
+
+def test_loopback_registries_never_go_through_the_proxy(monkeypatch) -> None:
+    image = _image()
+    with ScriptedServer(_routes(image)) as registry:
+        monkeypatch.setenv("HTTP_PROXY", "http://127.0.0.1:9")  # nothing listens: using it would fail
+        monkeypatch.setenv("HTTPS_PROXY", "http://127.0.0.1:9")
+        assert RegistrySource(f"{registry.host}/app:1").manifest().digest == image.digest
 
 
 def test_a_warm_rescan_asks_the_registry_only_what_the_tag_points_to(tmp_path) -> None:
@@ -262,3 +269,33 @@ def test_a_warm_rescan_asks_the_registry_only_what_the_tag_points_to(tmp_path) -
         registry.seen.clear()
         assert build_inventory(RegistrySource(f"{registry.host}/app:1"), cache=cache).packages == first.packages
         assert registry.requests_to(f"/v2/app/blobs/{digest_of(image.config_bytes())}")
+
+
+def test_a_port_80_redirect_to_https_is_not_taken_for_a_plain_registry() -> None:
+    """An --insecure-registry host whose port 80 redirects to https: the client goes to https and
+    never sends credentials in clear (here https fails: nothing speaks TLS on that port)."""
+    routes = {"/v2/app/manifests/1": Answer(301, headers={"Location": "https://example.invalid/v2/app/manifests/1"})}
+    with ScriptedServer(routes, plain_web_server=True) as web:
+        source = RegistrySource(f"{web.host}/app:1", SourceOptions(username="u", password="secret"))
+        source.client._basic = True  # as if a Basic challenge had been seen: the header is ready
+        with pytest.raises(RegistryError):
+            source.manifest()
+        assert all("authorization" not in s.headers for s in web.seen)
+
+
+def test_a_plain_registry_without_the_api_header_still_works() -> None:
+    image = _image()
+    with ScriptedServer(_routes(image), plain_web_server=True) as registry:
+        assert RegistrySource(f"{registry.host}/app:1").manifest().digest == image.digest
+
+
+def test_a_401_from_blob_storage_never_starts_a_token_dance(tmp_path) -> None:
+    image = _image()
+    challenge = {"WWW-Authenticate": 'Bearer realm="http://127.0.0.1:9/token",service="evil"'}
+    with ScriptedServer({"/blob": Answer(401, headers=challenge)}) as storage:
+        target = f"http://localhost:{storage.host.split(':')[1]}/blob"
+        with ScriptedServer(_routes(image, blob_answer=Answer(307, headers={"Location": target}))) as registry:
+            source = RegistrySource(f"{registry.host}/app:1", SourceOptions(username="u", password="secret"))
+            with pytest.raises(LayerwatchError, match="redirected to by"):
+                build_inventory(source)
+            assert source.client.token_requests == 0

@@ -14,6 +14,7 @@ from __future__ import annotations
 import gzip
 import re
 import xml.etree.ElementTree as ET
+import zlib
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urljoin
@@ -78,7 +79,7 @@ def parse(url: str, path: Path) -> Iterator[Record]:
             magic = raw.read(2)
             raw.seek(0)
             yield from _updates(gzip.GzipFile(fileobj=raw) if magic == b"\x1f\x8b" else raw)
-    except (ET.ParseError, DefusedXmlException, OSError, EOFError) as exc:  # gzip.BadGzipFile is an OSError
+    except (ET.ParseError, DefusedXmlException, OSError, EOFError, zlib.error) as exc:  # BadGzipFile: an OSError
         raise FeedError(f"amazon: {url}: not a readable updateinfo ({exc})") from exc
 
 
