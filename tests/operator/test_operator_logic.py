@@ -133,13 +133,13 @@ def test_an_uncovered_image_is_incomplete_with_the_reason() -> None:
     from layerwatch_api.imagescan import ImageScanStatus
     from layerwatch_scanner.match.coverage import coverage_of
 
-    inventory = Inventory(image="amzn:2", digest=D1, layers=[D1], os=OSInfo(id="amzn", version_id="2"),
-                          packages=[Package(type="rpm", name="bash", version="4.2.46-34.amzn2", path="/var/lib/rpm")])
+    inventory = Inventory(image="photon:4", digest=D1, layers=[D1], os=OSInfo(id="photon-unknown", version_id="4.0"),
+                          packages=[Package(type="rpm", name="bash", version="5.0-1.ph4", path="/var/lib/rpm")])
     coverage = coverage_of(inventory, {}, {})
     status = scanned_status(inventory, [], DBMetadata(schema_version=2, built_at="x"), 100, coverage=coverage)
     assert status["phase"] == "Incomplete"
     missing = next(c for c in status["conditions"] if c["type"] == "AdvisoryDataMissing")
-    assert missing["status"] == "True" and "amzn 2" in missing["message"]
+    assert missing["status"] == "True" and "photon-unknown 4.0" in missing["message"]
     assert status["coverage"]["gaps"][0]["kind"] == "unsupported-distribution"
     ImageScanStatus.model_validate(status)  # the CRD model accepts what the operator writes
     covered = coverage_of(Inventory(image="scratch", digest=D2, layers=[D2], os=None, packages=[]), {}, {})
