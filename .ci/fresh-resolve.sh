@@ -12,7 +12,7 @@ python3 -m venv "$VENV"
 LW="$VENV/bin/layerwatch"
 "$VENV/bin/pip" list --format=freeze | grep -iE '^(rich|httpx|pydantic|packaging|kopf|fastapi|zstandard|ijson)=' | tr '\n' ' '
 echo
-for cmd in "" scan sbom rematch db "db update" "db status" "db export" "db import" "db push" "db pull" crds operator webhook; do
+for cmd in "" scan sbom rematch db "db update" "db status" "db export" "db import" "db push" "db pull" crds operator webhook server; do
   # shellcheck disable=SC2086
   out=$("$LW" $cmd --help 2>&1) || { echo "layerwatch $cmd --help failed:"; echo "$out"; exit 1; }
   case "$out" in *Traceback*) echo "layerwatch $cmd --help printed a traceback:"; echo "$out"; exit 1 ;; esac
