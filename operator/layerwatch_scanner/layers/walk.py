@@ -10,12 +10,12 @@ import io
 import posixpath
 import re
 import stat
+import sys
 import tempfile
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import IO
 
-import zstandard
 from isal import isal_zlib as zlib
 
 from ..catalog.osrelease import OS_RELEASE_PATHS
@@ -105,6 +105,8 @@ def decompressed(raw: IO[bytes]) -> IO[bytes]:
     if head.startswith(_GZIP_MAGIC):
         return _GzipStream(stream)  # type: ignore[return-value]
     if head.startswith(_ZSTD_MAGIC):
+        import zstandard  # only for zstd layers: its import is a tenth of a warm rescan
+
         return zstandard.ZstdDecompressor().stream_reader(stream, read_across_frames=True)  # type: ignore[arg-type]
     return stream  # type: ignore[return-value]
 
@@ -183,6 +185,11 @@ class Entry:
     open: object = field(default=None, repr=False)  # () -> IO[bytes] for files
 
 
+def _zstd_errors() -> tuple[type[Exception], ...]:
+    zstandard = sys.modules.get("zstandard")  # loaded by a zstd layer; else none can be raised
+    return (zstandard.ZstdError,) if zstandard is not None else ()
+
+
 def tar_entries(fileobj: IO[bytes], what: str, warnings: list[str]) -> Iterator[Entry]:
     """Entries of a (decompressed) layer tar, in stream order, with hostile names refused."""
     stream = fileobj if isinstance(fileobj, ChunkReader) else ChunkReader(lambda: fileobj.read(_CHUNK))
@@ -210,7 +217,7 @@ def tar_entries(fileobj: IO[bytes], what: str, warnings: list[str]) -> Iterator[
                 yield Entry(path, "hardlink", 0, member.mode, target)
             else:
                 yield Entry(path, "other", 0, member.mode)
-    except (LayerError, zstandard.ZstdError) as exc:
+    except (LayerError, *_zstd_errors()) as exc:
         raise LayerError(f"{what}: {exc}") from exc
 
 
