@@ -99,7 +99,7 @@ def scan(args: argparse.Namespace) -> int:
         finally:
             if cache is not None:
                 cache.close()
-        result = match_remote(args.server, token, inventory)
+        result = match_remote(args.server, token, inventory, max_age.total_seconds())
     else:
         db_path = args.db or vulndb_path()
         if not db_path.exists():

@@ -74,9 +74,11 @@ def read_token(path: Path | None) -> str:
     return token
 
 
-def match_remote(server: str, token: str, inventory: Inventory, timeout: float = 120.0) -> ScanResult:
-    """POST the inventory to `server`/v1/match; the answer as a ScanResult. Every failure is one
-    line naming the server and what it said."""
+def match_remote(server: str, token: str, inventory: Inventory, max_age_seconds: float | None = None,
+                 timeout: float = 120.0) -> ScanResult:
+    """POST the inventory to `server`/v1/match; the answer as a ScanResult. `max_age_seconds`:
+    the `--max-db-age` the server judges its data by, as a local scan would (its coverage then
+    says "stale", never clean). Every failure is one line naming the server and what it said."""
     import httpx
 
     from .purl import purls_of
@@ -87,7 +89,8 @@ def match_remote(server: str, token: str, inventory: Inventory, timeout: float =
     url = server.rstrip("/") + "/v1/match"
     headers = {"Authorization": f"Bearer {token}"} if token else {}
     try:
-        response = httpx.post(url, json={"inventory": doc}, headers=headers, timeout=timeout)
+        body = {"inventory": doc} if max_age_seconds is None else {"inventory": doc, "max_db_age_seconds": max_age_seconds}
+        response = httpx.post(url, json=body, headers=headers, timeout=timeout)
     except httpx.HTTPError as exc:
         raise LayerwatchError(f"layerwatch server {server}: {type(exc).__name__}: {exc}") from exc
     if response.status_code in (401, 403):

@@ -15,6 +15,7 @@ with Retry-After), and malformed input is a 400 that names the field.
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import hmac
 import threading
 import time
@@ -26,6 +27,7 @@ from fastapi.responses import JSONResponse
 from layerwatch_scanner import __version__
 from layerwatch_scanner.errors import LayerwatchError
 from layerwatch_scanner.layers.cache import LayerCache
+from layerwatch_scanner.match.coverage import DEFAULT_MAX_AGE
 from layerwatch_scanner.model import Inventory
 from layerwatch_scanner.remote import result_to_wire
 from layerwatch_scanner.scanning import match, scan_image
@@ -69,6 +71,17 @@ class RateLimiter:
                 bucket.tokens -= 1
                 return 0.0
             return (1 - bucket.tokens) / self.rate
+
+
+def _max_age(doc: dict) -> dt.timedelta:
+    """The age past which the database's data counts as stale (the client's --max-db-age;
+    layerwatch's default otherwise): the answer's coverage says "stale" rather than clean."""
+    value = doc.get("max_db_age_seconds")
+    if value is None:
+        return DEFAULT_MAX_AGE
+    if not isinstance(value, int | float) or isinstance(value, bool) or value <= 0:
+        raise HTTPException(400, "max_db_age_seconds: expected a positive number")
+    return dt.timedelta(seconds=value)
 
 
 def create_app(settings: ServerSettings) -> FastAPI:
@@ -133,7 +146,8 @@ def create_app(settings: ServerSettings) -> FastAPI:
                 inventory.purls = [str(p) for p in purls]
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
             raise HTTPException(400, f"inventory: {type(exc).__name__}: {exc}") from exc
-        return await asyncio.to_thread(lambda: result_to_wire(match(inventory, database(), max_age=None)))
+        max_age = _max_age(doc)
+        return await asyncio.to_thread(lambda: result_to_wire(match(inventory, database(), max_age=max_age)))
 
     @app.post("/v1/scan")
     async def scan(request: Request, _: str = Depends(client)) -> dict:
@@ -141,8 +155,9 @@ def create_app(settings: ServerSettings) -> FastAPI:
         image = doc.get("image")
         if not isinstance(image, str) or not image or len(image) > 1024:
             raise HTTPException(400, "image: expected an image reference")
+        max_age = _max_age(doc)
         try:
-            result = await asyncio.to_thread(scan_image, image, settings.db, None, cache, None, None)
+            result = await asyncio.to_thread(scan_image, image, settings.db, None, cache, None, max_age)
         except LayerwatchError as exc:
             raise HTTPException(422, str(exc)) from exc
         return {"inventory": result.inventory.to_dict(), "result": result_to_wire(result)}
@@ -154,7 +169,7 @@ def create_app(settings: ServerSettings) -> FastAPI:
         inventory = cache.load_inventory(digest)
         if inventory is None:
             raise HTTPException(404, f"no report of {digest} on this server")
-        result = match(inventory, database(), cache, max_age=None)
+        result = match(inventory, database(), cache, max_age=DEFAULT_MAX_AGE)
         return {"inventory": inventory.to_dict(), "result": result_to_wire(result)}
 
     @app.exception_handler(LayerwatchError)

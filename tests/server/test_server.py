@@ -115,6 +115,24 @@ def test_unauthenticated_wrong_token_oversized_and_malformed_are_refused(served)
     assert binary.returncode == 2 and "is not a token" in binary.stderr and "Traceback" not in binary.stderr
 
 
+def test_the_servers_data_is_judged_by_the_clients_max_db_age(served) -> None:
+    """Data older than --max-db-age makes a --server scan fail as a local one does (never clean)."""
+    url, db, token, tmp = served
+    import sqlite3
+
+    with sqlite3.connect(db) as conn:  # the server's last update, a month ago
+        conn.execute("UPDATE sources SET last_success = '2026-11-01T00:00:00+00:00'")
+    remote = subprocess.run([*LW, "scan", _image(tmp), "--server", url, "--token-file", str(token), "--max-db-age",
+                             "7d", "--cache", str(tmp / "stale.sqlite")], capture_output=True, text=True)
+    local = subprocess.run([*LW, "scan", _image(tmp), "--db", str(db), "--max-db-age", "7d", "--cache",
+                            str(tmp / "stale-local.sqlite")], capture_output=True, text=True)
+    assert remote.returncode == local.returncode == 2
+    assert "old" in remote.stderr and "layerwatch db update" in remote.stderr
+    bad = httpx.post(f"{url}/v1/match", json={"inventory": {}, "max_db_age_seconds": -1},
+                     headers={"Authorization": "Bearer s3cret-token"})
+    assert bad.status_code == 400
+
+
 def test_scan_by_reference_then_read_the_stored_report(served) -> None:
     url, _, _, tmp = served
     good = {"Authorization": "Bearer s3cret-token"}
