@@ -31,6 +31,7 @@ from layerwatch_scanner.match.coverage import DEFAULT_MAX_AGE
 from layerwatch_scanner.model import Inventory
 from layerwatch_scanner.remote import result_to_wire
 from layerwatch_scanner.scanning import match, scan_image
+from layerwatch_scanner.sources import split_source
 from layerwatch_scanner.vulndb.store import VulnDB
 
 MAX_BODY = 8 * 1024 * 1024
@@ -155,6 +156,12 @@ def create_app(settings: ServerSettings) -> FastAPI:
         image = doc.get("image")
         if not isinstance(image, str) or not image or len(image) > 1024:
             raise HTTPException(400, "image: expected an image reference")
+        try:
+            kind, _ = split_source(image)
+        except LayerwatchError as exc:
+            raise HTTPException(400, f"image: {exc}") from exc
+        if kind != "registry":  # the server's own files (dir:, oci-dir:, docker-archive:) are not for clients
+            raise HTTPException(400, "image: only registry references are scanned by the server")
         max_age = _max_age(doc)
         try:
             result = await asyncio.to_thread(scan_image, image, settings.db, None, cache, None, max_age)

@@ -136,7 +136,23 @@ def test_the_servers_data_is_judged_by_the_clients_max_db_age(served) -> None:
 def test_scan_by_reference_then_read_the_stored_report(served) -> None:
     url, _, _, tmp = served
     good = {"Authorization": "Bearer s3cret-token"}
-    scanned = httpx.post(f"{url}/v1/scan", json={"image": _image(tmp)}, headers=good, timeout=60)
+    # the server's own files are not for clients to read
+    for spec in (_image(tmp), "dir:/etc", "docker-archive:/tmp/x.tar"):
+        refused = httpx.post(f"{url}/v1/scan", json={"image": spec}, headers=good)
+        assert refused.status_code == 400 and "only registry references" in refused.json()["detail"]
+    from tests.support.images import push
+    from tests.support.registry import start_registry
+
+    registry = start_registry("plain", tmp / "registry")
+    try:
+        status = (TESTDATA / "pkgdb/dpkg/ubuntu-18.04/var/lib/dpkg/status").read_bytes()
+        os_release = (TESTDATA / "pkgdb/os-release/ubuntu-18.04/etc/os-release").read_bytes()
+        image = Image([make_layer([file("etc/os-release", os_release), file("var/lib/dpkg/status", status)])])
+        with registry.client() as client:
+            push(client, registry.base_url, "ci/app", "1", image)
+        scanned = httpx.post(f"{url}/v1/scan", json={"image": f"{registry.host}/ci/app:1"}, headers=good, timeout=60)
+    finally:
+        registry.stop()
     assert scanned.status_code == 200, scanned.text
     digest = scanned.json()["inventory"]["digest"]
     stored = httpx.get(f"{url}/v1/images/{digest}", headers=good)
