@@ -92,26 +92,23 @@ def scan(args: argparse.Namespace) -> int:
         from .scanning import inventory_of
 
         token = read_token(args.token_file)
-        cache = opt.open_cache(args.cache, args.no_cache)
-        try:
-            with progress_bar() as progress:
-                inventory = inventory_of(args.image, options, cache, progress)
-        finally:
-            if cache is not None:
-                cache.close()
-        result = match_remote(args.server, token, inventory, max_age.total_seconds())
     else:
         db_path = args.db or vulndb_path()
         if not db_path.exists():
             hint = "`layerwatch db import FILE`" if args.offline else "`layerwatch db update`"
             raise LayerwatchError(f"no vulnerability database at {db_path}: run {hint} first")
-        cache = opt.open_cache(args.cache, args.no_cache)
-        try:
-            with progress_bar() as progress:
+    cache = opt.open_cache(args.cache, args.no_cache)
+    try:
+        with progress_bar() as progress:
+            if args.server:
+                inventory = inventory_of(args.image, options, cache, progress)
+            else:
                 result = scan_image(args.image, db_path, options, cache, progress, max_age)
-        finally:
-            if cache is not None:
-                cache.close()
+    finally:
+        if cache is not None:
+            cache.close()
+    if args.server:
+        result = match_remote(args.server, token, inventory, max_age.total_seconds())
     for warning in result.warnings:
         opt.warn(warning)
     if not result.coverage.complete and not args.allow_missing_data:

@@ -105,11 +105,6 @@ def scan_image(spec: str, db_path: Path | str, options: SourceOptions | None = N
                max_age: dt.timedelta | None = DEFAULT_MAX_AGE) -> ScanResult:
     db = VulnDB.open(db_path)  # fail fast, before any download, when there is no database
     try:
-        source = open_source(spec, options)
-        try:
-            inventory = build_inventory(source, cache=cache, progress=progress)
-        finally:
-            source.close()
-        return match(inventory, db, cache, max_age)
+        return match(inventory_of(spec, options, cache, progress), db, cache, max_age)
     finally:
         db.close()

@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import hmac
+import json
 import threading
 import time
 from dataclasses import dataclass, field
@@ -120,8 +121,6 @@ def create_app(settings: ServerSettings) -> FastAPI:
             data += chunk
             if len(data) > settings.max_body:
                 raise HTTPException(413, f"request body larger than {settings.max_body} bytes")
-        import json
-
         try:
             doc = json.loads(data)
         except ValueError as exc:

@@ -228,7 +228,7 @@ def catalog_entries(
     """Apply whiteouts and catalogers to a layer's entries: the per-layer result to cache."""
     result = LayerResult(digest=digest, warnings=warnings if warnings is not None else [])
     kept: dict[str, WantedFile] = {}  # wanted files, by path, for hard links that point at them
-    wanting = _selector(catalogers)
+    wanting = _Selector(catalogers)
     try:
         for entry in entries:
             _visit(entry, result, wanting, what, kept)
@@ -256,16 +256,6 @@ class _Selector:
         if self.any_hint is not None and self.any_hint.search(path):
             asked += [c for c, hint in self.hinted if hint.search(path) and c not in asked]
         return [c for c in asked if c.wants(path, mode, size)]
-
-
-_SELECTORS: dict[tuple[int, ...], _Selector] = {}
-
-
-def _selector(catalogers: list[Cataloger]) -> _Selector:
-    key = tuple(id(c) for c in catalogers)
-    if key not in _SELECTORS:
-        _SELECTORS[key] = _Selector(catalogers)
-    return _SELECTORS[key]
 
 
 def _visit(entry: Entry, result: LayerResult, wanting: _Selector, what: str,
