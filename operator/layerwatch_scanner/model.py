@@ -77,6 +77,9 @@ class OSInfo:
     pretty_name: str = ""
     id_like: list[str] = field(default_factory=list)
     distroless: bool = False
+    # repositories the image's rpms came from, from Red Hat content manifests
+    # (distros/redhat/content_manifests.py): they name the product stream (EUS...)
+    content_sets: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return {k: v for k, v in asdict(self).items() if v not in ("", [], {}, False)}

@@ -123,20 +123,20 @@ def rematch(cache: LayerCache, db: VulnDB, full: bool = False) -> RematchReport:
     state = cache.rematch_build()
     # a state made by another scanner or catalogers version cannot be trusted: decide everything
     delta = bool(state) and not full and state.partition("|")[2] == build.partition("|")[2]
+    matcher = Matcher(db)
     if delta:
         known = cache.key_state()
-        now = db.package_digests(list(known))
+        now = matcher.package_digests(list(known))
         changed_keys = sorted(k for k, d in known.items() if now.get(k) != d)
         decisions = cache.decisions_of(changed_keys)
         digests = {k: now.get(k) for k in changed_keys}
     else:
         decisions = cache.decisions_of(None)
         keys = sorted({d[:2] for d in decisions.values()})
-        found = db.package_digests(keys)
+        found = matcher.package_digests(keys)
         digests = {k: found.get(k) for k in keys}
         changed_keys = []
     before = cache.outcomes(list(decisions))
-    matcher = Matcher(db)
     after = {i: matcher.outcome(d) for i, d in decisions.items()}
     changed = {i for i in decisions if before.get(i) != after[i]}
     # a decision never decided here before has nothing to compare with: no diff, yet the

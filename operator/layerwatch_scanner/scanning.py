@@ -83,7 +83,7 @@ def match(inventory: Inventory, db: VulnDB, cache: LayerCache | None = None,
             # what this image's decisions came out as, for the next re-match to compare with
             decisions = {r[:5] for r in package_rows(inventory.packages, inventory.os)}
             keys = sorted({d[:2] for d in decisions})
-            digests = db.package_digests(keys)
+            digests = matcher.package_digests(keys)
             cache.note_decisions({d: matcher.outcome(d) for d in decisions}, {k: digests.get(k) for k in keys})
     meta = meta or db.metadata()
     return ScanResult(inventory, findings, remediation, meta, coverage_for(inventory, db, max_age, meta, needs),

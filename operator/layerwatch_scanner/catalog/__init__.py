@@ -37,6 +37,9 @@ CATALOGER_VERSIONS: dict[str, int] = {
     "binaries": 1,
 }
 CATALOGER_MODULES: list[str] = list(CATALOGER_VERSIONS)
+# The files the layer walker keeps as text for OS detection (osrelease.os_file_limit), in the
+# same key: 2 added Red Hat content manifests.
+OS_FILES_VERSION = 2
 
 
 PLUGIN_GROUP = "layerwatch.catalogers"
@@ -62,5 +65,6 @@ def catalogers_version(catalogers: list[Cataloger] | None = None) -> str:
     if catalogers is None:
         builtin = [f"{name}={version}" for name, version in CATALOGER_VERSIONS.items()]
         plugins = [f"{ep.name}@{ep.dist}={ep.dist_version}" for ep in entry_points(PLUGIN_GROUP)]
-        return ",".join(sorted(builtin + plugins))
-    return ",".join(f"{c.name}={c.version}" for c in sorted(catalogers, key=lambda c: c.name))
+        return ",".join(sorted(builtin + plugins)) + f";os-files={OS_FILES_VERSION}"
+    return ",".join(f"{c.name}={c.version}" for c in sorted(catalogers, key=lambda c: c.name)) + \
+        f";os-files={OS_FILES_VERSION}"

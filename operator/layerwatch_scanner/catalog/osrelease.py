@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 import shlex
 
+from ..distros.redhat.content_manifests import MAX_MANIFEST, is_content_manifest
 from ..model import OSInfo
 
 OS_RELEASE = "/etc/os-release"
@@ -25,6 +26,17 @@ OS_RELEASE_PATHS = frozenset({
     OS_RELEASE, USR_OS_RELEASE, LSB_RELEASE, ALPINE_RELEASE, REDHAT_RELEASE, CENTOS_RELEASE,
     ORACLE_RELEASE, SYSTEM_RELEASE, DEBIAN_VERSION,
 })
+
+# os-release-like files are a few hundred bytes; anything big there is not one.
+MAX_OS_FILE = 64 * 1024
+
+
+def os_file_limit(path: str) -> int:
+    """The most bytes a file the walker keeps as text for OS detection may have; 0: not one."""
+    if path in OS_RELEASE_PATHS:
+        return MAX_OS_FILE
+    return MAX_MANIFEST if is_content_manifest(path) else 0
+
 
 DEBIAN_CODENAMES = {
     "6": "squeeze", "7": "wheezy", "8": "jessie", "9": "stretch", "10": "buster",

@@ -29,7 +29,7 @@ BUILTIN: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "debian": (("debian", "raspbian"), ("debian",)),
     "ubuntu": (("ubuntu",), ("ubuntu", "ubuntu-pro")),
     "alpine": (("alpine",), ("alpine",)),
-    "redhat": (("rhel", "centos"), ("rhel",)),
+    "redhat": (("rhel", "centos"), ("rhel", "rhel-eus", "rhel-e4s", "rhel-aus", "rhel-tus")),
     "oracle": (("ol",), ("ol",)),
     "rocky": (("rocky",), ("rocky",)),
     "almalinux": (("almalinux",), ("almalinux",)),

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from ..model import OSInfo, Package
+    from ..vulndb.store import VulnDB
 
 
 def source_or_name(pkg: Package) -> str:
@@ -51,6 +52,9 @@ class Distribution:  # cost a warm rescan's import time)
     # OSV ecosystem names its OSV records use -> the ecosystem key ("Rocky Linux:9" -> "rocky:9")
     osv_ecosystem: Callable[[str], str | None] | None = None
     ecosystem_for_package: Callable[[OSInfo, Package], str | None] | None = field(default=None)
+    # an image key that stands for several (a product stream, then its release), with the
+    # database at hand: (keys, most specific first; whether the database could tell them)
+    expand: Callable[[str, VulnDB], tuple[list[str], bool]] | None = None
 
     def lookup(self, os: OSInfo, pkg: Package) -> tuple[str, str, str] | None:
         """(ecosystem, package name, scheme) a package of this distribution is matched by."""

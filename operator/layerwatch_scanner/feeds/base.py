@@ -6,9 +6,9 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..vulndb.records import Affected, VulnInfo
+from ..vulndb.records import Affected, Mapping, VulnInfo
 
-Record = Affected | VulnInfo
+Record = Affected | VulnInfo | Mapping
 Getter = Callable[[str], "bytes | None"]  # GET a small file through the feed client; None on 404
 
 

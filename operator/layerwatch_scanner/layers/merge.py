@@ -10,6 +10,8 @@ from __future__ import annotations
 import posixpath
 
 from ..catalog.osrelease import detect_os
+from ..distros.redhat.content_manifests import MANIFEST_OS as CONTENT_MANIFEST_OS
+from ..distros.redhat.content_manifests import content_sets
 from ..model import OS_PACKAGE_TYPES, Inventory, LayerResult, OSInfo, Package
 
 _MAX_LINK_HOPS = 16
@@ -78,7 +80,11 @@ def merge_layers(layers: list[LayerResult]) -> tuple[list[Package], OSInfo | Non
     merged = _Merged()
     for layer in layers:
         merged.apply(layer)
-    os_info = detect_os(merged.resolved_os_files())
+    os_files = merged.resolved_os_files()
+    os_info = detect_os(os_files)
+    if os_info and os_info.id in CONTENT_MANIFEST_OS:
+        os_info.content_sets, manifest_warnings = content_sets(os_files)
+        merged.warnings.extend(manifest_warnings)
     if os_info and os_info.id == "debian" and any(p.startswith("/var/lib/dpkg/status.d/") for p in merged.files) \
             and "/var/lib/dpkg/status" not in merged.files:
         os_info.distroless = True

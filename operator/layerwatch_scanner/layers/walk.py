@@ -18,7 +18,7 @@ from typing import IO
 
 from isal import isal_zlib as zlib
 
-from ..catalog.osrelease import OS_RELEASE_PATHS
+from ..catalog.osrelease import os_file_limit
 from ..errors import CatalogError, LayerError
 from ..interfaces import Cataloger
 from ..model import LayerResult
@@ -29,8 +29,6 @@ from .tarstream import DIRECTORY, HARDLINK, REGULAR, SYMLINK, iter_tar
 MAX_WANTED_FILE = 512 * 1024 * 1024
 # Wanted files above this are spooled to a temporary file instead of held in memory.
 SPOOL_THRESHOLD = 8 * 1024 * 1024
-# os-release-like files are a few hundred bytes; anything big there is not one.
-MAX_OS_FILE = 64 * 1024
 _CHUNK = 1 << 20
 _IN_CHUNK = 256 * 1024
 _OUT_CHUNK = 1 << 20
@@ -268,15 +266,16 @@ def _visit(entry: Entry, result: LayerResult, wanting: _Selector, what: str,
             result.whiteouts.append(posixpath.join(directory, base[len(WHITEOUT_PREFIX):]))
         return
     mode = stat.S_IFREG | (entry.mode & 0o7777)
+    os_limit = os_file_limit(entry.path)
     if entry.kind == "symlink":
-        if entry.path in OS_RELEASE_PATHS or wanting(entry.path, mode, 0):
+        if os_limit or wanting(entry.path, mode, 0):
             result.symlinks[entry.path] = entry.linkname
         return
     if entry.kind == "hardlink":
         source = kept.get(entry.linkname)
         users = wanting(entry.path, mode, source.size if source else 0)
-        if entry.path in OS_RELEASE_PATHS and source is not None:
-            result.os_files[entry.path] = source.read().decode("utf-8", "replace")
+        if os_limit and source is not None:
+            result.os_files[entry.path] = source.read()[:os_limit].decode("utf-8", "replace")
         elif users:
             if source is None:
                 result.warnings.append(f"{what}: {entry.path} is a hard link to {entry.linkname}, "
@@ -285,17 +284,18 @@ def _visit(entry: Entry, result: LayerResult, wanting: _Selector, what: str,
             _run(users, WantedFile(entry.path, source.size, source._data, source._spool), result, what)
         return
     if entry.kind == "sparse":
-        if entry.path in OS_RELEASE_PATHS or wanting(entry.path, mode, entry.size):
+        if os_limit or wanting(entry.path, mode, entry.size):
             result.warnings.append(f"{what}: {entry.path} is a sparse file ({entry.size} bytes apparent): "
                                    "not cataloged")
         return
     if entry.kind != "file":
         return
-    if entry.path in OS_RELEASE_PATHS:
-        if entry.size <= MAX_OS_FILE:
-            result.os_files[entry.path] = entry.open().read(MAX_OS_FILE).decode("utf-8", "replace")
+    if os_limit:
+        if entry.size <= os_limit:
+            result.os_files[entry.path] = entry.open().read(os_limit).decode("utf-8", "replace")
         else:
-            result.warnings.append(f"{what}: {entry.path} is {entry.size} bytes: too large for an os-release file")
+            result.warnings.append(f"{what}: {entry.path} is {entry.size} bytes (at most {os_limit}): "
+                                   "too large for a release file or content manifest; not read")
         return
     users = wanting(entry.path, mode, entry.size)
     if not users:

@@ -105,7 +105,9 @@ def needs_of(inventory: Inventory) -> tuple[dict[str, int], int]:
             if pkg.type in OS_PACKAGE_TYPES:
                 uncovered_os += 1
             continue
-        needed[lookup[0]] = needed.get(lookup[0], 0) + 1
+        # a release's update stream is covered by the release's data (distros/redhat/streams.py)
+        ecosystem = lookup[0].partition("@")[0]
+        needed[ecosystem] = needed.get(ecosystem, 0) + 1
     return needed, uncovered_os
 
 

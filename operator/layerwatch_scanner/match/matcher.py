@@ -12,11 +12,12 @@ from dataclasses import dataclass
 
 from layerwatch_api.severity import Severity
 
+from .. import distros
 from ..model import Inventory, Package
 from ..purl import purl_for
 from ..vulndb.records import STATUS_FIXED, STATUS_NOT_AFFECTED, Affected
 from ..vulndb.store import VulnDB
-from .ecosystems import Decision, lookup_for, module_of
+from .ecosystems import Decision, family, lookup_for, module_of
 from .findings import Finding, sort_findings
 from .remediation import remediate
 from .versions import compare, is_valid
@@ -77,13 +78,15 @@ class Matcher:
         self._decisions: dict[tuple[str, str, str, str, str], _Decision] = {}
         self._infos: dict[str, object] = {}
         self._outcomes: dict[Decision, str] = {}
+        self._keys: dict[str, list[str]] = {}
+        self.untold: set[str] = set()  # image keys the database could not expand (no mapping)
 
     def _decide(self, ecosystem: str, name: str, scheme: str, version: str, module: str) -> _Decision:
         memo = (ecosystem, name, version, scheme, module)
         decision = self._decisions.get(memo)
         if decision is not None:
             return decision
-        records = sorted(self.db.affected(ecosystem, name), key=lambda r: _source_rank(r.source))
+        records = sorted(self._records(ecosystem, name), key=lambda r: _source_rank(r.source))
         decision = _Decision([], [], len(records), not records or is_valid(scheme, version))
         settled: set[str] = set()  # ids a higher-priority source already decided
         for record in records:
@@ -101,6 +104,44 @@ class Matcher:
                 decision.hits.append((record, fixed))
         self._decisions[memo] = decision
         return decision
+
+    def _records(self, ecosystem: str, name: str) -> list[Affected]:
+        keys = self.keys(ecosystem)
+        if len(keys) == 1:
+            return self.db.affected(keys[0], name)
+        # a product stream's word on an id (and module stream) overrides its release's
+        records, said = [], set()
+        for key in keys:
+            found = self.db.affected(key, name)
+            records += [r for r in found if (r.vuln_id, r.module) not in said]
+            said.update((r.vuln_id, r.module) for r in found)
+        return records
+
+    def keys(self, ecosystem: str) -> list[str]:
+        """The stored ecosystems an image's key stands for, most specific first (streams.py)."""
+        keys = self._keys.get(ecosystem)
+        if keys is None:
+            distribution = distros.for_family(family(ecosystem)) if "@" in ecosystem else None
+            if distribution is not None and distribution.expand is not None:
+                keys, told = distribution.expand(ecosystem, self.db)
+                if not told:
+                    self.untold.add(ecosystem)
+            else:
+                keys = [ecosystem]
+            self._keys[ecosystem] = keys
+        return keys
+
+    def package_digests(self, keys: list[tuple[str, str]]) -> dict[tuple[str, str], str]:
+        """VulnDB.package_digests for image keys: one that stands for several digests them all."""
+        stored = {k: self.keys(k[0]) for k in keys}
+        found = self.db.package_digests(sorted({(e, p) for (_, p), es in stored.items() for e in es}))
+        digests = {}
+        for key, ecosystems in stored.items():
+            parts = [found.get((e, key[1])) for e in ecosystems]
+            if any(parts):  # the expansion is part of it: a new mapping that changes it re-decides
+                digests[key] = parts[0] if len(parts) == 1 else \
+                    "+".join(f"{e}={d or '-'}" for e, d in zip(ecosystems, parts, strict=True))
+        return digests
 
     def package(self, pkg: Package, inventory: Inventory, problems: list[str] | None = None) -> list[Finding]:
         """Findings for one package (not yet enriched). Versions the scheme cannot read are never
@@ -177,6 +218,14 @@ class Matcher:
         findings: list[Finding] = []
         for pkg in inventory.packages:
             findings.extend(self.package(pkg, inventory, problems))
+        os = inventory.os
+        if problems is not None and os is not None and os.content_sets:
+            key = next((lookup[0] for pkg in inventory.packages if (lookup := lookup_for(pkg, os))), "")
+            if key in self.untold:
+                problems.append(f"{os.id} {os.version_id}: none of the image's content sets "
+                                f"({', '.join(os.content_sets)}) is in the database's repository-to-cpe mapping "
+                                f"(source redhat-repositories): matched against {key.partition('@')[0]} as a "
+                                "whole, whose fixes may be newer than its update stream's")
         return self.enrich(findings)
 
 

@@ -53,3 +53,14 @@ class VulnInfo:
     epss: float | None = None
     description: str = ""
     aliases: list[str] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class Mapping:
+    """One entry of a lookup table a source publishes whole, such as Red Hat's
+    repository-to-cpe.json (content set -> the product CPEs it ships)."""
+
+    table: str  # "redhat-repository-cpes"
+    key: str
+    values: list[str]
+    source: str

@@ -20,10 +20,11 @@ from typing import TYPE_CHECKING
 from ..errors import VulnDBError
 
 if TYPE_CHECKING:
-    from .records import Affected, Range, VulnInfo
+    from .records import Affected, Mapping, Range, VulnInfo
 
-SCHEMA_VERSION = 4  # 2: per-source ecosystems, malformed counts; 3: incremental sync state, documents;
-# 4: a digest per (ecosystem, package) of what matching reads, so re-matching follows the changes
+SCHEMA_VERSION = 5  # 2: per-source ecosystems, malformed counts; 3: incremental sync state, documents;
+# 4: a digest per (ecosystem, package) of what matching reads, so re-matching follows the changes;
+# 5: lookup tables a source publishes (Red Hat's repository -> CPEs)
 _SCHEMA = """
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE sources (
@@ -41,6 +42,9 @@ CREATE TABLE affected (
 );
 CREATE TABLE package_digests (
     ecosystem TEXT NOT NULL, package TEXT NOT NULL, digest TEXT NOT NULL, PRIMARY KEY (ecosystem, package)
+) WITHOUT ROWID;
+CREATE TABLE mappings (
+    tbl TEXT NOT NULL, key TEXT NOT NULL, source TEXT NOT NULL, value TEXT NOT NULL, PRIMARY KEY (tbl, key)
 ) WITHOUT ROWID;
 CREATE TABLE vulns (
     vuln_id TEXT PRIMARY KEY, cvss_score REAL, cvss_vector TEXT NOT NULL, cvss_severity TEXT NOT NULL,
@@ -188,9 +192,15 @@ class VulnDBWriter:
             self._db.execute("INSERT OR IGNORE INTO touched_ids VALUES (?)", (info.vuln_id,))
         self._db.execute("INSERT OR REPLACE INTO vulns VALUES (?,?,?,?,?,?,?,?)", _info_row(current))
 
+    def add_mapping(self, entry: Mapping) -> None:
+        self._touched.add(entry.source)
+        self._db.execute("INSERT OR REPLACE INTO mappings VALUES (?, ?, ?, ?)",
+                         (entry.table, entry.key, entry.source, json.dumps(entry.values)))
+
     def delete_source(self, source: str) -> None:
         """Drop every row of a source (it is about to be re-read whole)."""
         self._touched.add(source)
+        self._db.execute("DELETE FROM mappings WHERE source = ?", (source,))
         if self.in_place:
             self._db.execute("INSERT OR IGNORE INTO touched SELECT ecosystem, package FROM affected WHERE source = ?",
                              (source,))
@@ -326,6 +336,17 @@ class VulnDB:
             for e, p, d in self._db.execute(f"SELECT * FROM package_digests WHERE (ecosystem, package) IN "
                                             f"(VALUES {values})", flat):
                 found[(e, p)] = d
+        return found
+
+    def mapping(self, table: str, keys: list[str]) -> dict[str, list[str]]:
+        """The entries of a source's lookup table for `keys` (absent keys are left out)."""
+        found: dict[str, list[str]] = {}
+        for start in range(0, len(keys), 500):
+            chunk = keys[start:start + 500]
+            marks = ",".join("?" * len(chunk))
+            for key, value in self._db.execute(f"SELECT key, value FROM mappings WHERE tbl = ? AND key IN ({marks})",
+                                               [table, *chunk]):
+                found[key] = json.loads(value)
         return found
 
     def info(self, vuln_id: str) -> VulnInfo | None:

@@ -33,12 +33,12 @@ from ..match.ecosystems import scheme_for
 from ..match.versions import is_valid
 from ..registry.guard import HostGuard
 from .fetch import fetch
-from .records import Affected
+from .records import Affected, Mapping
 from .store import SourceMeta, VulnDB, VulnDBWriter, install, snapshot
 
 # Sources updated when none are named. NVD is opt-in: its paged, rate-limited API takes hours
 # without a key, and OSV/GHSA records already carry CVSS vectors.
-DEFAULT_SOURCES = ["debian", "ubuntu", "alpine", "redhat", "amazon", "suse", "oracle", "rocky", "almalinux", "wolfi",
+DEFAULT_SOURCES = ["debian", "ubuntu", "alpine", "redhat", "redhat-repositories", "amazon", "suse", "oracle", "rocky", "almalinux", "wolfi",
                    "chainguard", "chainguard-osv", "azurelinux", "osv-pypi", "osv-npm", "osv-go", "osv-maven",
                    "osv-rubygems", "osv-crates", "osv-nuget", "osv-packagist", "kev", "epss"]
 
@@ -142,6 +142,8 @@ class _Source:
             if isinstance(record, Affected):
                 malformed.check(record)
                 self.writer.add_affected(record)
+            elif isinstance(record, Mapping):
+                self.writer.add_mapping(record)
             else:
                 self.writer.add_info(record)
             count += 1

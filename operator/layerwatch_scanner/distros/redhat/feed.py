@@ -27,9 +27,21 @@ from ...feeds.base import Delta, Feed, Getter, Record
 from ...feeds.common import cvss_score, severity_word
 from ...match.versions import compare
 from ...vulndb.fetch import fetch
-from ...vulndb.records import STATUS_AFFECTED, STATUS_FIXED, STATUS_NOT_AFFECTED, Affected, Range, VulnInfo
+from ...vulndb.records import (
+    STATUS_AFFECTED,
+    STATUS_FIXED,
+    STATUS_NOT_AFFECTED,
+    Affected,
+    Mapping,
+    Range,
+    VulnInfo,
+)
+from .streams import REPOSITORY_CPES, STREAM_CPE
 
 _RHEL = re.compile(r"cpe:/[ao]:redhat:(?:enterprise_linux|rhel_eus|rhel_e4s|rhel_aus|rhel_tus):(\d+)")
+# A minor release in its active phase is published under the main CPE, with a product id
+# such as "BaseOS-9.2.0.Z.MAIN.EUS": its fixes are the EUS stream's too.
+_MAIN_EUS_PRODUCT = re.compile(r"-(\d+\.\d+)\.0\.Z\.MAIN\.EUS$")
 MAX_DOCUMENT = 64 * 1024 * 1024
 _PLAIN_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+-]*$")
 
@@ -65,6 +77,15 @@ def _component(purl: str) -> tuple[str, str, str] | None:
     return name, version, module
 
 
+def _streams(cpe: str, product: str) -> tuple[str, ...]:
+    """The update stream ecosystem ("rhel-eus:9.0") a platform's records also belong to."""
+    stream = STREAM_CPE.match(cpe)
+    if stream:
+        return (f"rhel-{stream.group(1)}:{stream.group(2)}",)
+    main_eus = _MAIN_EUS_PRODUCT.search(product)
+    return (f"rhel-eus:{main_eus.group(1)}",) if main_eus else ()
+
+
 def records_from_csaf(doc: object, doc_key: str = "") -> Iterator[Record]:
     """`doc_key`: the document's identity (its file name), recorded with its rows."""
     if not isinstance(doc, dict) or not isinstance(doc.get("vulnerabilities"), list):
@@ -90,7 +111,8 @@ def records_from_csaf(doc: object, doc_key: str = "") -> Iterator[Record]:
                                    ("known_not_affected", STATUS_NOT_AFFECTED)):
             for pid in (vuln.get("product_status") or {}).get(status_key) or []:
                 component, platform = relations.get(pid, (None, None))
-                release = _RHEL.match(names.get(platform or "", ""))
+                cpe = names.get(platform or "", "")
+                release = _RHEL.match(cpe)
                 if component in purls:
                     parsed = _component(purls[component])
                 elif status != STATUS_FIXED and component and _PLAIN_NAME.match(component):
@@ -101,20 +123,22 @@ def records_from_csaf(doc: object, doc_key: str = "") -> Iterator[Record]:
                 if not release or not parsed:
                     continue
                 package, version, module = parsed
-                key = (release.group(1), package, module)
-                entry = found.setdefault(key, {"status": status, "fixed": [], "severity": impact.get(pid, "")})
-                if status == STATUS_FIXED and version:
-                    entry["fixed"].append(version)
-                    entry["status"] = STATUS_FIXED
-        for (major, package, module), entry in found.items():
+                # the release (every stream folded: the highest fix covers a current image),
+                # and the update stream on its own, for images whose content sets name it
+                for ecosystem in (f"rhel:{release.group(1)}", *_streams(cpe, platform or "")):
+                    entry = found.setdefault((ecosystem, package, module),
+                                             {"status": status, "fixed": [], "severity": impact.get(pid, "")})
+                    if status == STATUS_FIXED and version:
+                        entry["fixed"].append(version)
+                        entry["status"] = STATUS_FIXED
+        for (ecosystem, package, module), entry in found.items():
             ranges = []
             if entry["status"] == STATUS_FIXED:
                 if not entry["fixed"]:
                     continue
-                # several streams (EUS, GA) may fix it: the highest fix covers a current image
                 best = max(entry["fixed"], key=functools.cmp_to_key(lambda a, b: compare("rpm", a, b)))
                 ranges = [Range(fixed=best)]
-            yield Affected(vuln_id=cve, ecosystem=f"rhel:{major}", package=package, source="redhat",
+            yield Affected(vuln_id=cve, ecosystem=ecosystem, package=package, source="redhat",
                            status=entry["status"], ranges=ranges, module=module,
                            severity=entry["severity"] or aggregate, summary=str(vuln.get("title", ""))[:300],
                            doc=doc_key)
@@ -240,5 +264,32 @@ def incremental(url: str, state: dict, get: Getter) -> Delta | None:
     return Delta(sorted(set(changed) | deleted), records(), {"synced": max([since, *stamps])})
 
 
+# -- repository-to-cpe.json: which product CPEs each repository (content set) ships; an image's
+# content manifests name its repositories (streams.py)
+MAX_MAPPING = 256 * 1024 * 1024
+
+
+def parse_repository_cpes(url: str, path: Path) -> Iterator[Record]:
+    """`{"data": {"<repository>": {"cpes": [...]}}}`; only repositories shipping RHEL are kept."""
+    if path.stat().st_size > MAX_MAPPING:
+        raise FeedError(f"redhat-repositories: {url} is larger than {MAX_MAPPING} bytes")
+    try:
+        doc = json.loads(path.read_bytes())
+    except ValueError as exc:
+        raise FeedError(f"redhat-repositories: {url} is not valid JSON ({exc})") from exc
+    data = doc.get("data") if isinstance(doc, dict) else None
+    if not isinstance(data, dict):
+        raise FeedError(f"redhat-repositories: {url} has no \"data\" object of repositories")
+    for repository, entry in data.items():
+        cpes = entry.get("cpes") if isinstance(entry, dict) else None
+        if not isinstance(cpes, list):
+            continue
+        rhel = sorted({c for c in cpes if isinstance(c, str) and _RHEL.match(c)})
+        if rhel:
+            yield Mapping(REPOSITORY_CPES, repository, rhel, "redhat-repositories")
+
+
 FEEDS = [Feed("redhat", "https://security.access.redhat.com/data/csaf/v2/vex/archive_latest.txt", parse,
-              checkpoint=checkpoint, incremental=incremental)]
+              checkpoint=checkpoint, incremental=incremental),
+         Feed("redhat-repositories", "https://security.access.redhat.com/data/metrics/repository-to-cpe.json",
+              parse_repository_cpes)]
