@@ -216,6 +216,13 @@ def user_install(venv: Path) -> Path:
     bin_dir = venv / "bin"
     uv = shutil.which("uv") or str(Path(sys.executable).parent / "uv")
     env = {**os.environ, "VIRTUAL_ENV": str(venv)}
+    if not Path(uv).exists():  # pip does the same, slower (and byte-compiles by default)
+        if not (bin_dir / "python").exists():
+            subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+        pip = [str(bin_dir / "python"), "-m", "pip", "install", "-q", "--no-deps"]
+        subprocess.run([*pip, "--require-hashes", "-r", str(ROOT / "requirements.lock")], check=True)
+        subprocess.run([*pip, "--force-reinstall", str(ROOT)], check=True)
+        return bin_dir
     if not (bin_dir / "python").exists():
         subprocess.run([uv, "venv", "-q", "--python", sys.executable, str(venv)], check=True)
     subprocess.run([uv, "pip", "install", "-q", "--compile-bytecode", "--require-hashes", "--no-deps",

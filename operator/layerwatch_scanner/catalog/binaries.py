@@ -73,6 +73,15 @@ CLASSIFIERS = [
        r"^postgresql", (b"PostgreSQL ",)),
     _c("go", r"^go$", rb"go(?P<version>\d+\.\d+(?:\.\d+|beta\d+|alpha\d+|rc\d+)?)\x00", r"^golang", (b"go1.",)),
 ]
+# What NVD calls each (vendor:product of its CPEs): the binaries are matched against NVD's CPE
+# ranges (feeds/nvd.py). The Go toolchain is not: the Go cataloger reads its build info and
+# matches its stdlib against the Go vulnerability database.
+NVD_PRODUCTS: dict[str, tuple[str, ...]] = {
+    "python": ("python:python",), "node": ("nodejs:node.js",), "openssl": ("openssl:openssl",),
+    "busybox": ("busybox:busybox",), "curl": ("haxx:curl", "haxx:libcurl"), "nginx": ("f5:nginx", "nginx:nginx"),
+    "redis": ("redis:redis", "redislabs:redis"), "postgresql": ("postgresql:postgresql",),
+    "java": ("oracle:openjdk", "oracle:jdk", "oracle:jre"),
+}
 # one look per file in wants(): it runs for every file of every layer
 _ANY_NAME = re.compile("|".join(f"(?:{c.names.pattern})" for c in CLASSIFIERS))
 _JAVA_VERSION = re.compile(rb'^JAVA_VERSION="(?P<version>[^"]+)"', re.M)

@@ -37,3 +37,6 @@ class Feed:
     # cannot be told (no change list published, a file:// mirror): then the source is re-read.
     checkpoint: Callable[[str, Getter], dict] | None = None
     incremental: Callable[[str, dict, Getter], Delta | None] | None = None
+    # called after each file is downloaded: a source that asks clients to space their
+    # requests (NVD without an API key) sleeps there
+    pace: Callable[[str], None] | None = None

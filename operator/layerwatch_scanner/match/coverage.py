@@ -27,7 +27,11 @@ LANGUAGE_SOURCES = {
     "PyPI": ("osv-pypi", "ghsa"), "npm": ("osv-npm", "ghsa"), "Go": ("osv-go", "ghsa"),
     "Maven": ("osv-maven", "ghsa"), "RubyGems": ("osv-rubygems", "ghsa"), "crates.io": ("osv-crates", "ghsa"),
     "NuGet": ("osv-nuget", "ghsa"), "Packagist": ("osv-packagist", "ghsa"),
+    "generic": ("nvd",),  # software found in binaries: NVD's CPE ranges (feeds/nvd.py)
 }
+# Software told by version strings in its files, not by a package database: what the data
+# cannot vouch for there is reported, and blocks nothing the user did not ask it to.
+BEST_EFFORT = frozenset({"generic"})
 
 
 def family_sources(fam: str) -> tuple[str, ...]:
@@ -169,4 +173,7 @@ def coverage_of(inventory: Inventory, sources_by_ecosystem: dict[str, dict[str, 
         if borrowed and fam in os_distribution.sources:  # type: ignore[union-attr]
             cov.notes.append(f"{describe_os(inventory.os)} is matched against {os_distribution.name}'s "  # type: ignore[union-attr]
                              "advisories (a relative's data: its own package versions and fixes may differ)")
+    for gap in cov.gaps:
+        if gap.ecosystem in BEST_EFFORT:
+            gap.blocking = False
     return cov

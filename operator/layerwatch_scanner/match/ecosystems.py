@@ -10,14 +10,27 @@ from collections.abc import Callable
 
 from .. import distros
 from ..catalog.python import normalize_name
-from ..model import CARGO, COMPOSER, GEM, GOLANG, MAVEN, NPM, NUGET, OS_PACKAGE_TYPES, PYPI, OSInfo, Package
+from ..model import (
+    CARGO,
+    COMPOSER,
+    GEM,
+    GENERIC,
+    GOLANG,
+    MAVEN,
+    NPM,
+    NUGET,
+    OS_PACKAGE_TYPES,
+    PYPI,
+    OSInfo,
+    Package,
+)
 
 Lookup = tuple[str, str, str]  # (ecosystem, package, scheme)
 
 # Language ecosystem -> the version scheme its records use (a distribution names its own).
 LANGUAGE_SCHEMES = {
     "PyPI": "pep440", "npm": "semver", "Go": "go", "Maven": "maven", "RubyGems": "gem", "crates.io": "semver",
-    "NuGet": "nuget", "Packagist": "composer",
+    "NuGet": "nuget", "Packagist": "composer", "generic": "upstream",
 }
 
 
@@ -33,7 +46,7 @@ def scheme_for(ecosystem: str) -> str | None:
     return distribution.scheme if distribution else None
 
 
-LANGUAGE_RESOLVERS: dict[str, Callable[[Package], Lookup]] = {
+LANGUAGE_RESOLVERS: dict[str, Callable[[Package], Lookup | None]] = {
     PYPI: lambda p: ("PyPI", normalize_name(p.name), "pep440"),
     NPM: lambda p: ("npm", p.name, "semver"),
     GOLANG: lambda p: ("Go", p.name, "go"),
@@ -42,6 +55,8 @@ LANGUAGE_RESOLVERS: dict[str, Callable[[Package], Lookup]] = {
     CARGO: lambda p: ("crates.io", p.name, "semver"),
     NUGET: lambda p: ("NuGet", p.name.lower(), "nuget"),  # NuGet ids are case-insensitive
     COMPOSER: lambda p: ("Packagist", p.name.lower(), "composer"),  # "vendor/project"
+    # found by its bytes (catalog/binaries.py): the name NVD's CPEs are mapped to (feeds/nvd.py)
+    GENERIC: lambda p: ("generic", p.name, "upstream") if p.metadata.get("binary") else None,
 }
 
 

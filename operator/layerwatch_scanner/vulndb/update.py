@@ -181,6 +181,8 @@ class _Source:
             etag, modified = validators.get(file_url, ("", ""))
             fetched[file_url] = fetch(file_url, self.workdir / f"{name}-{i}", self.client, etag, modified,
                                       self.progress, what=name)
+            if self.feed.pace and len(urls) > 1:
+                self.feed.pace(file_url)
         # nothing changed upstream: every file answered 304, or is still not published
         if self.old and all(f.not_modified or (f.missing and u not in validators) for u, f in fetched.items()):
             self._meta = dataclasses.replace(self.old, last_success=_now())

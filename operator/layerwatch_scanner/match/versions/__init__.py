@@ -16,6 +16,7 @@ string, so a version can be comparable yet malformed — the matcher warns about
 | go-toolchain  | Go's go/version (internal/gover)                     | ported                         |
 | maven         | maven-artifact 3.9 ComparableVersion                 | ported                         |
 | gem           | RubyGems Gem::Version                                | ported                         |
+| upstream      | rpm's rpmvercmp, pre-release words as "~" (NVD CPEs) | rpm.py                         |
 
 Ported rather than taken from a library because the maintained multi-ecosystem library
 (univers) disagrees with these references on real version strings (apk leading zeros and
@@ -36,6 +37,7 @@ Compare = Callable[[str, str], int]
 SCHEME_MODULES = {
     "dpkg": "dpkg", "rpm": "rpm", "apk": "apk", "pep440": "pep440", "semver": "semver", "go": "golang",
     "go-toolchain": "gotoolchain", "maven": "maven", "gem": "gem", "nuget": "nuget", "composer": "composer",
+    "upstream": "upstream",
 }
 
 
