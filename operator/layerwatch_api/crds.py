@@ -14,6 +14,7 @@ import yaml
 from pydantic import BaseModel
 
 from .imagescan import GROUP, IMAGESCAN_PLURAL, VERSION, ImageScanSpec, ImageScanStatus
+from .notification import NOTIFICATIONTARGET_PLURAL, NotificationTargetSpec, NotificationTargetStatus
 from .policy import VULNERABILITYPOLICY_PLURAL, VulnerabilityPolicySpec, VulnerabilityPolicyStatus
 
 _DROP = {"title", "$defs"}
@@ -107,9 +108,20 @@ def vulnerabilitypolicy_crd() -> dict[str, Any]:
                 "Which images may run where: severity thresholds, exceptions with expiry, warn or audit modes.")
 
 
+def notificationtarget_crd() -> dict[str, Any]:
+    columns = [_col("Format", ".spec.format", "string"), _col("Pending", ".status.pending"),
+               _col("Sent", ".status.sent"), _col("Last Success", ".status.lastSuccess", "date"),
+               _col("Last Error", ".status.lastError", "string", priority=1),
+               _col("Age", ".metadata.creationTimestamp", "date")]
+    return _crd("NotificationTarget", NOTIFICATIONTARGET_PLURAL, "ntgt", NotificationTargetSpec,
+                NotificationTargetStatus, columns,
+                "Where layerwatch sends new and resolved findings of running images: URL, format, filter, signing.")
+
+
 def all_crds() -> dict[str, dict[str, Any]]:
     """file name -> CRD"""
-    return {"imagescans.yaml": imagescan_crd(), "vulnerabilitypolicies.yaml": vulnerabilitypolicy_crd()}
+    return {"imagescans.yaml": imagescan_crd(), "vulnerabilitypolicies.yaml": vulnerabilitypolicy_crd(),
+            "notificationtargets.yaml": notificationtarget_crd()}
 
 
 def render(crd: dict[str, Any]) -> str:

@@ -10,7 +10,7 @@ from .cli import command
 
 
 def register(commands: argparse._SubParsersAction) -> None:
-    parser = command(commands, "crds", run, "Print the ImageScan and VulnerabilityPolicy CRDs "
+    parser = command(commands, "crds", run, "Print the ImageScan, VulnerabilityPolicy and NotificationTarget CRDs "
                      "(`kubectl apply -f -` ready).", epilog=None)
     parser.add_argument("--write", type=Path, action="append", metavar="DIR",
                         help="write one file per CRD into these directories")
