@@ -13,6 +13,8 @@ FEED_LAST_SUCCESS = "layerwatch_feed_last_success_timestamp_seconds"  # gauge {s
 API_REQUESTS = "layerwatch_operator_api_requests_total"  # counter {verb, cause}: requests to the Kubernetes API
 POD_EVENTS = "layerwatch_operator_pod_events_total"  # counter: pod watch events handled
 REMATCH_DURATION = "layerwatch_rematch_duration_seconds"  # gauge: the last re-match, end of DB update to last patch
+NOTIFICATIONS_SENT = "layerwatch_notifications_sent_total"  # counter {target, result}: delivery attempts
+NOTIFICATIONS_PENDING = "layerwatch_notifications_pending"  # gauge {target}: messages waiting in the outbox
 
 # Webhook
 ADMISSION_REQUESTS = "layerwatch_admission_requests_total"  # counter {kind, decision, policy}

@@ -9,6 +9,7 @@ rebuild the usage index and unfinished scans are queued again.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import contextvars
 import datetime as dt
 import logging
@@ -21,10 +22,12 @@ from kubernetes.client.exceptions import ApiException
 from layerwatch_api import kubeaccess
 from layerwatch_api.imagescan import GROUP, IMAGESCAN_PLURAL, VERSION
 from layerwatch_api.naming import imagescan_name
+from layerwatch_api.notification import NOTIFICATIONTARGET_PLURAL
 from layerwatch_api.severity import Severity
 from prometheus_client import start_http_server
 
 from .metrics import OperatorMetrics
+from .notifications import Notifications, Outbox
 from .pods import pod_images, workload_of
 from .queue import NEW, RESCAN, ScanQueue
 from .scanner_port import SCANNER_IDENTITY, PullAuth, ScannerPort, dockerconfig_from_secret
@@ -61,6 +64,8 @@ class State:
     pending_pods: dict[str, tuple]  # uid -> (namespace, images, pod summary): admitted by _pod_loop
     pods_pending: asyncio.Event
     admitting: dict[str, bool]  # uid -> deleted while being admitted
+    notifications: Notifications  # NotificationTargets, the outbox, delivery
+    notify_now: asyncio.Event  # messages were queued: deliver without waiting for the next tick
     coverage_fingerprint: str = ""  # of the database's sources, at the last re-match
     pods_listed: bool = False
 
@@ -191,6 +196,29 @@ def _event(scan: dict, reason: str, message: str, type_: str = "Warning") -> Non
         log.warning("could not post event %s on %s: %s", reason, scan["metadata"]["name"], exc.reason)
 
 
+def _read_secret(namespace: str, name: str) -> dict | None:
+    _api("get")
+    try:
+        return k8s.ApiClient().sanitize_for_serialization(STATE.core.read_namespaced_secret(name, namespace))
+    except ApiException as exc:
+        log.warning("secret %s/%s unreadable: %s", namespace, name, exc.reason)
+        return None
+
+
+def _namespace_labels(namespace: str) -> dict[str, str]:
+    _api("get")
+    try:
+        return STATE.core.read_namespace(namespace).metadata.labels or {}
+    except ApiException:
+        return {}
+
+
+def _patch_target_status(name: str, status: dict) -> None:
+    _api("patch")
+    STATE.custom.patch_cluster_custom_object_status(GROUP, VERSION, NOTIFICATIONTARGET_PLURAL, name,
+                                                    {"status": status})
+
+
 # -- start-up and shutdown -----------------------------------------------------------------------
 
 @kopf.on.login()
@@ -221,10 +249,13 @@ async def startup(settings: kopf.OperatorSettings, **_: Any) -> None:
     STATE.db_ready = asyncio.Event()
     STATE.refresh_now = asyncio.Event()
     STATE.pending_pods, STATE.pods_pending, STATE.admitting = {}, asyncio.Event(), {}
+    STATE.notifications = Notifications(Outbox(STATE.settings.outbox), _read_secret, _namespace_labels)
+    STATE.notify_now = asyncio.Event()
     STATE.queue = ScanQueue(_scan_one, STATE.settings.scan_concurrency, STATE.metrics)
     start_http_server(STATE.settings.metrics_port, registry=STATE.metrics.registry)
     STATE.tasks = [asyncio.create_task(coro) for coro in
-                   (STATE.queue.run(STATE.db_ready), _refresh_loop(), _usage_loop(), _gc_loop(), _pod_loop())]
+                   (STATE.queue.run(STATE.db_ready), _refresh_loop(), _usage_loop(), _gc_loop(), _pod_loop(),
+                    _notify_loop())]
 
 
 @kopf.on.cleanup()
@@ -353,6 +384,18 @@ async def imagescan_event(event: dict, body: kopf.Body, **_: Any) -> None:
     STATE.queue.submit(name, RESCAN if entry.phase in ("Scanned", "Incomplete") else NEW)
 
 
+@kopf.on.event(GROUP, VERSION, NOTIFICATIONTARGET_PLURAL)
+async def notificationtarget_event(event: dict, body: kopf.Body, **_: Any) -> None:
+    name = body["metadata"]["name"]
+    if event.get("type") == "DELETED":
+        await asyncio.to_thread(STATE.notifications.remove_target, name)
+        with contextlib.suppress(KeyError):  # never delivered to: no series
+            STATE.metrics.notifications_pending.remove(name)
+        return
+    await asyncio.to_thread(STATE.notifications.set_target, name, dict(body))
+    STATE.notify_now.set()
+
+
 async def _scan_one(name: str) -> float | None:
     """Scan one ImageScan; returns a retry delay on failure, None when done."""
     scan = await asyncio.to_thread(_get_scan, name)
@@ -385,6 +428,11 @@ async def _scan_one(name: str) -> float | None:
         await asyncio.to_thread(_patch_scan, name, {"spec": {"digest": digest}})
     status["resolvedTags"] = [spec["image"]] if "@" not in spec["image"] else []
     await asyncio.to_thread(_patch_scan, name, {"status": status}, True)
+    if result.findings and STATE.notifications.targets:
+        change = STATE.notifications.scanned(spec["image"], digest, result.findings)
+        if await asyncio.to_thread(STATE.notifications.enqueue, change, STATE.usage.is_running(name),
+                                   STATE.usage.namespaces(name)):
+            STATE.notify_now.set()
     return None
 
 
@@ -446,6 +494,11 @@ async def _rematch_all() -> None:
     for diff in report.diffs:
         for name in by_digest.get(diff.digest, []):
             todo[name] = diff.advisories
+    if STATE.notifications.targets and report.diffs:
+        queued = await asyncio.to_thread(_queue_notifications, report.diffs, by_digest)
+        if queued:
+            log.info("re-match: %d notifications queued", queued)
+            STATE.notify_now.set()
     fingerprint = await asyncio.to_thread(STATE.port.coverage_fingerprint)
     coverage_changed = fingerprint != STATE.coverage_fingerprint
     STATE.coverage_fingerprint = fingerprint
@@ -475,6 +528,52 @@ async def _rematch_all() -> None:
     log.info("re-match (%s): %d of %d images changed, %d packages changed, %d ImageScans patched in %.2f s",
              report.mode, len(report.diffs), report.images, report.changed_packages, patched,
              time.monotonic() - started)
+
+
+def _queue_notifications(diffs: list, by_digest: dict[str, list[str]]) -> int:
+    """The findings each changed image gained and lost, for every target that wants them."""
+    queued = 0
+    for diff in diffs:
+        names = by_digest.get(diff.digest, [])
+        if not names:
+            continue
+        running = any(STATE.usage.is_running(n) for n in names)
+        namespaces = set().union(*(STATE.usage.namespaces(n) for n in names))
+        queued += STATE.notifications.enqueue(STATE.notifications.change_of(diff.image, diff.digest, diff),
+                                              running, namespaces)
+    return queued
+
+
+NOTIFY_TICK = 2.0  # seconds between looks at the outbox when nothing was queued
+
+
+async def _notify_loop() -> None:
+    """Deliver what is due, count it, and keep each NotificationTarget's status current."""
+    counted: dict[str, tuple[int, int]] = {}
+    while True:
+        try:
+            if STATE.notifications.targets:
+                await asyncio.to_thread(STATE.notifications.deliver)
+                for name, stats in STATE.notifications.deliverer.stats.items():
+                    sent, failed = counted.get(name, (0, 0))
+                    STATE.metrics.notifications_sent.labels(name, "success").inc(stats.sent - sent)
+                    STATE.metrics.notifications_sent.labels(name, "failure").inc(stats.failed - failed)
+                    counted[name] = (stats.sent, stats.failed)
+                for name, status in (await asyncio.to_thread(STATE.notifications.statuses)).items():
+                    STATE.metrics.notifications_pending.labels(name).set(status["pending"])
+                    try:
+                        await asyncio.to_thread(_patch_target_status, name, status)
+                    except ApiException as exc:
+                        STATE.notifications.forget_reported(name)
+                        if exc.status != 404:
+                            log.warning("status of NotificationTarget %s: %s", name, exc.reason)
+        except Exception as exc:  # delivery must outlive any one bad message or target
+            log.error("notification delivery: %s", exc)
+        try:
+            await asyncio.wait_for(STATE.notify_now.wait(), NOTIFY_TICK)
+        except TimeoutError:
+            pass
+        STATE.notify_now.clear()
 
 
 async def _patch_rematched(name: str, entry: Any, advisories: list[str], matched: Any,

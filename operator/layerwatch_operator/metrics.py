@@ -1,4 +1,5 @@
-"""Prometheus metrics of the operator. Bounded cardinality: no per-image or per-CVE labels."""
+"""Prometheus metrics of the operator. Bounded cardinality: no per-image or per-CVE labels (per
+NotificationTarget only: an administrator creates a handful)."""
 
 from __future__ import annotations
 
@@ -28,6 +29,11 @@ class OperatorMetrics:
                                      "last ImageScan patched", registry=r)
         self.db_age = Gauge(names.VULNDB_AGE, "Age of the vulnerability database", registry=r)
         self.feed_success = Gauge(names.FEED_LAST_SUCCESS, "Last successful update per feed", ["source"], registry=r)
+        # per NotificationTarget: bounded by the targets an administrator creates
+        self.notifications_sent = Counter(names.NOTIFICATIONS_SENT.removesuffix("_total"), "Notification delivery "
+                                          "attempts", ["target", "result"], registry=r)
+        self.notifications_pending = Gauge(names.NOTIFICATIONS_PENDING, "Notifications waiting to be delivered",
+                                           ["target"], registry=r)
         self.db_built_at = 0.0
         self.db_age.set_function(lambda: time.time() - self.db_built_at if self.db_built_at else 0.0)
 

@@ -73,6 +73,11 @@ class OperatorSettings(BaseModel):
     def layer_cache(self) -> Path:
         return Path(self.cache_dir) / "layers.sqlite"
 
+    @property
+    def outbox(self) -> Path:
+        """Notifications waiting for delivery (kept across restarts)."""
+        return Path(self.cache_dir) / "notifications.sqlite"
+
     @classmethod
     def load(cls, env: dict[str, str] | None = None) -> OperatorSettings:
         env = dict(os.environ if env is None else env)

@@ -33,7 +33,7 @@ def _metric_names(expr: str) -> set[str]:
 def test_promtool_check_rules() -> None:
     result = _promtool("check", "rules", str(ALERTS))
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "SUCCESS: 8 rules found" in result.stdout
+    assert "SUCCESS: 9 rules found" in result.stdout
 
 
 def test_promtool_unit_tests_fire_and_silence_every_alert() -> None:

@@ -199,7 +199,7 @@ def test_prometheus_rule_and_dashboard_ship_the_files(full_manifests) -> None:
 
     rule = one(full_manifests, "PrometheusRule")
     alerts = {r["alert"] for g in rule["spec"]["groups"] for r in g["rules"]}
-    assert len(alerts) == 8 and "LayerwatchAdvisoryDataMissing" in alerts
+    assert len(alerts) == 9 and {"LayerwatchAdvisoryDataMissing", "LayerwatchNotificationsFailing"} <= alerts
     dashboard = json.loads(one(full_manifests, "ConfigMap", "dashboard")["data"]["layerwatch.json"])
     assert dashboard["uid"] == "layerwatch" and len(dashboard["panels"]) == 14
     assert any("Incomplete" in t["expr"] for p in dashboard["panels"] for t in p["targets"])

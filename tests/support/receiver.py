@@ -14,6 +14,7 @@ class Received:
     path: str
     headers: dict[str, str]
     body: bytes
+    status: int = 0  # what the receiver answered
 
 
 @dataclass
@@ -32,7 +33,7 @@ class Receiver:
     @property
     def delivered(self) -> list[Received]:
         """The requests answered 2xx."""
-        return [r for i, r in enumerate(self.requests) if i >= self.fail_first and 200 <= self.status < 300]
+        return [r for r in self.requests if 200 <= r.status < 300]
 
     def start(self) -> Receiver:
         receiver = self
@@ -42,9 +43,10 @@ class Receiver:
             def do_POST(self) -> None:  # noqa: N802 - http.server API
                 body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
                 with lock:
-                    receiver.requests.append(Received(self.path, dict(self.headers.items()), body))
-                    failing = len(receiver.requests) <= receiver.fail_first
-                self.send_response(500 if failing else receiver.status)
+                    failing = len(receiver.requests) < receiver.fail_first
+                    status = 500 if failing else receiver.status
+                    receiver.requests.append(Received(self.path, dict(self.headers.items()), body, status))
+                self.send_response(status)
                 self.send_header("Content-Length", "0")
                 self.end_headers()
 
