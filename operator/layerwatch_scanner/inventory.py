@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import os
-from typing import TYPE_CHECKING
+import threading
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING, TypeVar
 
 from .catalog import catalogers_version
 
@@ -11,6 +13,9 @@ if TYPE_CHECKING:
     from .interfaces import Cataloger, ImageSource, Progress
     from .layers.cache import LayerCache
     from .model import ImageManifest, Inventory, LayerRef, LayerResult
+
+T = TypeVar("T")
+R = TypeVar("R")
 
 # Layers are independent: they are streamed and decompressed in parallel (zlib, ISA-L and zstd
 # release the GIL while they work), up to one per core and never more than this (each worker
@@ -20,6 +25,47 @@ MAX_LAYER_WORKERS = 4
 
 def layer_workers(layers: int) -> int:
     return max(1, min(layers, MAX_LAYER_WORKERS, os.cpu_count() or 1))
+
+
+def in_threads(fn: Callable[[T], R], items: list[T], workers: int) -> Iterator[R]:
+    """fn over items on `workers` threads, taken in order; results yielded in that order. The
+    first error stops the workers taking more, and is raised once they are done. (Plain threads:
+    concurrent.futures imports logging, ~10 ms of a cold scan's start.)"""
+    results: dict[int, R] = {}
+    errors: dict[int, BaseException] = {}
+    finished = [threading.Event() for _ in items]
+    pending = iter(range(len(items)))
+    lock, stop = threading.Lock(), threading.Event()
+
+    def work() -> None:
+        while not stop.is_set():
+            with lock:
+                k = next(pending, None)
+            if k is None:
+                return
+            try:
+                results[k] = fn(items[k])
+            except BaseException as exc:  # noqa: BLE001 - raised in the caller's thread
+                errors[k] = exc
+                stop.set()
+            finally:
+                finished[k].set()
+
+    threads = [threading.Thread(target=work, name=f"layer-{n}", daemon=True) for n in range(max(1, workers))]
+    for thread in threads:
+        thread.start()
+    try:
+        for k in range(len(items)):
+            finished[k].wait()  # items are taken in order: every one before a failed one finishes
+            if k in errors:
+                break
+            yield results.pop(k)
+    finally:
+        stop.set()
+        for thread in threads:
+            thread.join()
+    if errors:
+        raise errors[min(errors)]
 
 
 def _catalog_one(source: ImageSource, manifest: ImageManifest, layer: LayerRef,
@@ -57,8 +103,6 @@ def build_inventory(
 
 def _catalog_layers(source: ImageSource, manifest: ImageManifest, catalogers: list[Cataloger] | None, version: str,
                     cache: LayerCache | None, progress: Progress | None) -> Inventory:
-    from concurrent.futures import ThreadPoolExecutor
-
     from .catalog import all_catalogers
     from .layers.merge import build
     from .purl import purls_of
@@ -80,15 +124,14 @@ def _catalog_layers(source: ImageSource, manifest: ImageManifest, catalogers: li
         workers = layer_workers(len(missing)) if getattr(source, "parallel_layers", True) else 1
         # the largest first: the image is done when its biggest layer is, so start that one early
         order = sorted(missing, key=lambda i: -manifest.layers[i].size)
-        with ThreadPoolExecutor(max_workers=workers) as pool:
-            futures = {i: pool.submit(_catalog_one, source, manifest, manifest.layers[i], catalogers) for i in order}
-            for i in order:
-                results[i] = futures[i].result()
-                if cache:
-                    cache.put_layer(results[i], version)
-                done += 1
-                if progress:
-                    progress(f"{manifest.reference}: layers", done, total)
+        layer_of = lambda i: _catalog_one(source, manifest, manifest.layers[i], catalogers)  # noqa: E731
+        for i, result in zip(order, in_threads(layer_of, order, workers), strict=True):
+            results[i] = result
+            if cache:
+                cache.put_layer(result, version)
+            done += 1
+            if progress:
+                progress(f"{manifest.reference}: layers", done, total)
     inventory = build(manifest.reference, manifest.index_digest or manifest.digest, manifest.platform,
                       [results[i] for i in range(total)])
     inventory.warnings[:0] = getattr(source, "warnings", [])

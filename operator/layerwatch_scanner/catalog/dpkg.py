@@ -1,17 +1,16 @@
 """dpkg: `/var/lib/dpkg/status` and distroless `/var/lib/dpkg/status.d/<name>` files.
 
-Parsed with python-debian's deb822 (the Debian project's own RFC-822 control-file parser).
+Paragraphs are read as python-debian's deb822 parser reads them (deb822.py, a port of it).
 """
 
 from __future__ import annotations
 
 import re
 
-from debian.deb822 import Deb822
-
 from ..errors import CatalogError
 from ..model import DEB, Package
 from . import CATALOGER_VERSIONS
+from .deb822 import Paragraph, iter_paragraphs
 
 STATUS = "/var/lib/dpkg/status"
 STATUS_D = "/var/lib/dpkg/status.d/"
@@ -38,7 +37,7 @@ class DpkgCataloger:
         except UnicodeDecodeError:
             text = data.decode("latin-1")  # very old status files predate UTF-8 descriptions
         packages = []
-        for para in Deb822.iter_paragraphs(text.splitlines(keepends=True), use_apt_pkg=False):
+        for para in iter_paragraphs(text.splitlines(keepends=True)):
             pkg = _package(para, file.path)
             if pkg is not None:
                 packages.append(pkg)
@@ -60,7 +59,7 @@ def _installed(status: str | None) -> bool:
     return len(words) == 3 and words[2] == "installed"
 
 
-def _package(para: Deb822, path: str) -> Package | None:
+def _package(para: Paragraph, path: str) -> Package | None:
     name = (para.get("Package") or "").strip()
     version = (para.get("Version") or "").strip()
     if not name or not version or not _installed(para.get("Status")):
