@@ -27,6 +27,10 @@ def _octal(field: bytes, what: str) -> int:
     if field and field[0] & 0x80:  # GNU base-256 for values that do not fit in octal
         value = int.from_bytes(field[1:], "big")
         return -value if field[0] & 0x40 else value
+    try:  # the usual "0000644\0": the same value as below whenever it parses (no NUL inside)
+        return int(field.rstrip(b"\x00 "), 8)
+    except ValueError:
+        pass
     text = field.split(b"\x00", 1)[0].strip(b" ")
     if not text:
         return 0
@@ -98,7 +102,7 @@ def iter_tar(stream: ChunkReader) -> Iterator[TarMember]:
             return  # some writers omit the end-of-archive blocks
         if len(header) < BLOCK:
             raise LayerError("truncated or corrupt tar stream: partial header")
-        if header.count(0) == BLOCK:
+        if not header[0] and header.count(0) == BLOCK:
             return  # end-of-archive marker
         stored = _octal(header[148:156], "checksum")
         if stored != sum(header) - sum(header[148:156]) + 256:  # the checksum field counts as spaces

@@ -115,8 +115,11 @@ def normalize_entry_path(name: str) -> str | None:
     Layer tars name entries relatively ("usr/bin/x", "./etc/passwd"); an absolute name or one
     that climbs with ".." is hostile (path traversal) and is refused.
     """
-    if not name or name.startswith("/") or "\x00" in name:
+    if not name or name[0] == "/" or "\x00" in name:
         return None
+    # the usual "usr/lib/x" or "etc/": no "." / ".." / empty segment can hide in it
+    if "./" not in name and "//" not in name and not name.endswith(("/.", "/..")) and name not in (".", ".."):
+        return "/" + name.rstrip("/")
     parts: list[str] = []
     for part in name.split("/"):
         if part in ("", "."):
@@ -171,7 +174,7 @@ def _keep(src: IO[bytes], path: str, size: int) -> WantedFile:
     return WantedFile(path, size - remaining, _spool=spool)
 
 
-@dataclass
+@dataclass(slots=True)
 class Entry:
     """One filesystem entry of a layer, independent of where it came from (tar or directory)."""
 
@@ -258,13 +261,14 @@ class _Selector:
 
 def _visit(entry: Entry, result: LayerResult, wanting: _Selector, what: str,
            kept: dict[str, WantedFile]) -> None:
-    directory, base = posixpath.split(entry.path)
-    if base.startswith(WHITEOUT_PREFIX):
-        if base == OPAQUE_MARKER:
-            result.opaque_dirs.append(directory)
-        else:
-            result.whiteouts.append(posixpath.join(directory, base[len(WHITEOUT_PREFIX):]))
-        return
+    if "/" + WHITEOUT_PREFIX in entry.path:  # cheap test first: it runs for every entry
+        directory, base = posixpath.split(entry.path)
+        if base.startswith(WHITEOUT_PREFIX):
+            if base == OPAQUE_MARKER:
+                result.opaque_dirs.append(directory)
+            else:
+                result.whiteouts.append(posixpath.join(directory, base[len(WHITEOUT_PREFIX):]))
+            return
     mode = stat.S_IFREG | (entry.mode & 0o7777)
     os_limit = os_file_limit(entry.path)
     if entry.kind == "symlink":
