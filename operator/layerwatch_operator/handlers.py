@@ -66,6 +66,7 @@ class State:
     admitting: dict[str, bool]  # uid -> deleted while being admitted
     notifications: Notifications  # NotificationTargets, the outbox, delivery
     notify_now: asyncio.Event  # messages were queued: deliver without waiting for the next tick
+    push: Any = None  # the scan-on-push server (push.py) when enabled
     coverage_fingerprint: str = ""  # of the database's sources, at the last re-match
     pods_listed: bool = False
 
@@ -253,15 +254,40 @@ async def startup(settings: kopf.OperatorSettings, **_: Any) -> None:
     STATE.notify_now = asyncio.Event()
     STATE.queue = ScanQueue(_scan_one, STATE.settings.scan_concurrency, STATE.metrics)
     start_http_server(STATE.settings.metrics_port, registry=STATE.metrics.registry)
+    if STATE.settings.push_port:
+        from pathlib import Path
+
+        from .push import PushReceiver, serve
+
+        token = Path(STATE.settings.push_token_file).read_text().strip() if STATE.settings.push_token_file else ""
+        receiver = PushReceiver(token, _scans_for_pushed)
+        STATE.push = await serve(receiver, STATE.settings.push_port, STATE.settings.push_tls_cert,
+                                 STATE.settings.push_tls_key)
     STATE.tasks = [asyncio.create_task(coro) for coro in
                    (STATE.queue.run(STATE.db_ready), _refresh_loop(), _usage_loop(), _gc_loop(), _pod_loop(),
-                    _notify_loop())]
+                    _notify_loop(), *([receiver.run()] if STATE.settings.push_port else []))]
 
 
 @kopf.on.cleanup()
 async def cleanup(**_: Any) -> None:
     for task in STATE.tasks:
         task.cancel()
+    if getattr(STATE, "push", None) is not None:
+        await STATE.push.cleanup()
+
+
+async def _scans_for_pushed(images: list) -> int:
+    """An ImageScan for each pushed image not known yet: scanned before any pod runs it."""
+    _CAUSE.set("push")  # this request's task (and its threads) only
+    created = 0
+    for pushed in images:
+        name = imagescan_name(pushed.image, pushed.digest)
+        if name in STATE.scans or name in STATE.created:
+            continue
+        STATE.created.add(name)
+        await asyncio.to_thread(_ensure_scan, name, pushed.image, pushed.digest)
+        created += 1
+    return created
 
 
 def _watched(namespace: str) -> bool:

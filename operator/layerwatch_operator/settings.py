@@ -53,6 +53,11 @@ class OperatorSettings(BaseModel):
     metrics_port: int = 8080
     health_port: int = 8081
     gc_interval: float = parse_duration("10m")
+    # scan on push (push.py): off while 0
+    push_port: int = Field(default=0, ge=0, le=65535)
+    push_token_file: str = ""  # the bearer token registries send
+    push_tls_cert: str = ""  # PEM certificate (chain) and key: HTTPS when set
+    push_tls_key: str = ""
 
     @field_validator("retention", "refresh_interval", "db_max_age", "gc_interval", mode="before")
     @classmethod

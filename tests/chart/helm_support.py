@@ -23,6 +23,8 @@ ALL_FEATURES = [
     "operator.vulndb.pullSecret=vulndb-pull",
     "operator.vulndb.builder.enabled=true",
     "operator.vulndb.builder.pushSecret=vulndb-push",
+    "operator.push.enabled=true",
+    "operator.push.tls.certManager=true",
 ]
 
 

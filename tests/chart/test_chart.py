@@ -223,3 +223,21 @@ def test_chart_environment_matches_the_settings_the_code_reads(full_manifests) -
             if name in ("HOME", "DOCKER_CONFIG") or name.startswith("LAYERWATCH_FEED_URL_"):
                 continue
             assert name in known, f"{deployment['metadata']['name']}: {name} is not a setting the code reads"
+
+
+def test_scan_on_push_renders_only_when_enabled(default_manifests, full_manifests) -> None:
+    assert not [m for m in default_manifests if "push" in m["metadata"]["name"]]
+    operator = one(default_manifests, "Deployment", "operator")["spec"]["template"]["spec"]["containers"][0]
+    assert not [e for e in operator["env"] if e["name"].startswith("LAYERWATCH_PUSH")]
+    service = one(full_manifests, "Service", "operator-push")
+    assert service["spec"]["ports"] == [{"name": "push", "port": 8443, "targetPort": "push", "protocol": "TCP"}]
+    token = one(full_manifests, "Secret", "operator-push")
+    assert len(token["data"]["token"]) >= 40 and token["metadata"]["annotations"]["helm.sh/resource-policy"] == "keep"
+    pod = one(full_manifests, "Deployment", "operator")["spec"]["template"]["spec"]
+    env = {e["name"]: e["value"] for e in pod["containers"][0]["env"]}
+    assert env["LAYERWATCH_PUSH_PORT"] == "8443" and env["LAYERWATCH_PUSH_TOKEN_FILE"] == "/etc/layerwatch/push/token"
+    assert env["LAYERWATCH_PUSH_TLS_CERT"] == "/etc/layerwatch/push-tls/tls.crt"
+    volumes = {v["name"]: v for v in pod["volumes"]}
+    assert volumes["push-tls"]["secret"]["secretName"] == one(full_manifests, "Certificate", "push")["spec"]["secretName"]
+    policy = one(full_manifests, "NetworkPolicy", "operator")
+    assert {"port": 8443, "protocol": "TCP"} in policy["spec"]["ingress"][0]["ports"]

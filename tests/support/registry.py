@@ -182,8 +182,9 @@ class _TokenAuth(httpx.Auth):
             yield request
 
 
-def start_registry(mode: str, directory: Path) -> Registry:
-    """mode: "plain", "tls-basic" or "token"."""
+def start_registry(mode: str, directory: Path, notify: list[dict] | None = None) -> Registry:
+    """mode: "plain", "tls-basic" or "token"; `notify`: notification endpoints (the registry's
+    `notifications.endpoints` configuration: name, url, headers, timeout, threshold, backoff)."""
     binary = shutil.which("docker-registry") or "/usr/bin/docker-registry"
     assert Path(binary).exists(), "docker-registry is not installed (apt-get install docker-registry)"
     directory.mkdir(parents=True, exist_ok=True)
@@ -195,6 +196,8 @@ def start_registry(mode: str, directory: Path) -> Registry:
         "storage": {"filesystem": {"rootdirectory": str(storage)}, "delete": {"enabled": True}},
         "http": {"addr": f"127.0.0.1:{port}", "secret": uuid.uuid4().hex},
     }
+    if notify:
+        config["notifications"] = {"events": {"includereferences": True}, "endpoints": notify}
     ca_path = None
     tokens = None
     scheme = "http"

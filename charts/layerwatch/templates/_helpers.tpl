@@ -30,3 +30,8 @@ app.kubernetes.io/component: {{ .component }}
 {{- define "layerwatch.webhook.tlsSecret" -}}{{ include "layerwatch.fullname" . }}-webhook-tls{{- end -}}
 {{- define "layerwatch.webhook.configName" -}}{{ include "layerwatch.fullname" . }}.layerwatch.dev{{- end -}}
 {{- define "layerwatch.webhook.enforceConfigName" -}}{{ include "layerwatch.fullname" . }}-enforce.layerwatch.dev{{- end -}}
+{{- define "layerwatch.push.name" -}}{{ include "layerwatch.operator.name" . }}-push{{- end -}}
+{{- define "layerwatch.push.tokenSecret" -}}{{ .Values.operator.push.tokenSecret | default (include "layerwatch.push.name" .) }}{{- end -}}
+{{- define "layerwatch.push.tlsSecret" -}}
+{{- if .Values.operator.push.tls.secretName }}{{ .Values.operator.push.tls.secretName }}{{ else if .Values.operator.push.tls.certManager }}{{ include "layerwatch.push.name" . }}-tls{{ end -}}
+{{- end -}}
