@@ -62,6 +62,9 @@ class VulnerabilityEntry(_Model):
     fixedVersion: str = ""
     layer: str = ""
     aliases: list[str] = Field(default_factory=list)
+    advice: Literal["rebuild-base", "upgrade", "remove", ""] = Field(
+        default="", description="Where the fix lives: rebuild on a newer base, upgrade in the Dockerfile, "
+                                "or remove a build-time tool from the final image")
 
 
 class UsedBy(_Model):
@@ -89,6 +92,30 @@ class CoverageStatus(_Model):
     notes: list[str] = Field(default_factory=list, description="A relative's data used, nothing cataloged, ...")
 
 
+class BaseImage(_Model):
+    name: str = ""
+    digest: str = ""
+    layers: int = 1
+    from_: str = Field(default="first-layer", alias="from",
+                       description="annotation (OCI base annotations, layers counted) or first-layer")
+
+
+class AdviceEntry(_Model):
+    findings: int = 0
+    fixable: int = 0
+    packages: list[str] = Field(default_factory=list, description="capped at 20")
+    advice: str = ""
+    base: BaseImage | None = None
+
+
+class AdviceStatus(_Model):
+    """Where the fixes live, summarised: rebuild the base, upgrade in the Dockerfile, remove."""
+
+    rebuildBase: AdviceEntry | None = None
+    upgrade: AdviceEntry | None = None
+    remove: AdviceEntry | None = None
+
+
 class ImageScanStatus(_Model):
     phase: Phase = "Pending"
     conditions: list[Condition] = Field(default_factory=list)
@@ -100,6 +127,7 @@ class ImageScanStatus(_Model):
     usedBy: UsedBy = Field(default_factory=UsedBy)
     database: DatabaseStatus | None = None
     coverage: CoverageStatus | None = None
+    advice: AdviceStatus | None = None
     scannedAt: str = ""
     matchedAt: str = ""
     scannerVersion: str = Field(default="", description="layerwatch version that scanned it: a new one rescans")

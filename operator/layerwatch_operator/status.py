@@ -8,6 +8,7 @@ import json
 from typing import Any
 
 from layerwatch_api.severity import Severity
+from layerwatch_scanner.match.remediation import summary as advice_summary
 
 MAX_STATUS_BYTES = 256 * 1024 - 16 * 1024  # room for metadata and spec inside the 256 KiB budget
 
@@ -35,6 +36,8 @@ def _entry(f: Any) -> dict[str, Any]:
              "fixedVersion": f.fixed_version, "layer": f.layer}
     if f.aliases:
         entry["aliases"] = f.aliases[:5]
+    if getattr(f, "advice", ""):
+        entry["advice"] = f.advice
     return entry
 
 
@@ -84,6 +87,7 @@ def scanned_status(inventory: Any, findings: list[Any], database: Any, max_findi
         "database": {"builtAt": database.built_at,
                      "sources": {name: src.last_success for name, src in database.sources.items()}},
         "coverage": coverage_status(coverage) if coverage is not None else None,
+        "advice": advice_summary(inventory, findings),
         "scannedAt": scanned_at or now(),
         "matchedAt": now(),
         "scannerVersion": scanner_version,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import threading
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, TypeVar
@@ -66,6 +67,32 @@ def in_threads(fn: Callable[[T], R], items: list[T], workers: int) -> Iterator[R
             thread.join()
     if errors:
         raise errors[min(errors)]
+
+
+BASE_NAME = "org.opencontainers.image.base.name"
+BASE_DIGEST = "org.opencontainers.image.base.digest"
+_DIGEST = re.compile(r"^sha256:[0-9a-f]{64}$")
+
+
+def image_base(source: ImageSource, manifest: ImageManifest) -> dict:
+    """The base image the OCI annotations (or labels) name, with the count of the image's bottom
+    layers that are the base's own when its manifest can be read; {} when nothing names one."""
+    labels = ((manifest.config or {}).get("config") or {}).get("Labels")
+    marks = {**(labels if isinstance(labels, dict) else {}), **manifest.annotations}
+    name, digest = str(marks.get(BASE_NAME) or "")[:300], str(marks.get(BASE_DIGEST) or "")
+    if not name and not digest:
+        return {}
+    base: dict = {"name": name, "digest": digest if _DIGEST.match(digest) else "", "from": "first-layer"}
+    lookup = getattr(source, "base_layers", None)
+    if lookup is not None and name and base["digest"]:
+        theirs = lookup(name, base["digest"])
+        mine = [layer.digest for layer in manifest.layers]
+        count = 0
+        while theirs and count < min(len(theirs), len(mine)) and theirs[count] == mine[count]:
+            count += 1
+        if count:
+            base.update({"layers": count, "from": "annotation"})
+    return base
 
 
 def _catalog_one(source: ImageSource, manifest: ImageManifest, layer: LayerRef,
@@ -134,6 +161,7 @@ def _catalog_layers(source: ImageSource, manifest: ImageManifest, catalogers: li
                 progress(f"{manifest.reference}: layers", done, total)
     inventory = build(manifest.reference, manifest.index_digest or manifest.digest, manifest.platform,
                       [results[i] for i in range(total)])
+    inventory.base = image_base(source, manifest)
     inventory.warnings[:0] = getattr(source, "warnings", [])
     if cache:
         from .match.ecosystems import package_rows

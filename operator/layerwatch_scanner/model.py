@@ -152,6 +152,7 @@ class ImageManifest:
     layers: list[LayerRef]
     platform: str = "linux/amd64"
     index_digest: str = ""
+    annotations: dict[str, str] = field(default_factory=dict)  # the manifest's (OCI base annotations)
 
 
 @dataclass(slots=True)
@@ -167,9 +168,12 @@ class Inventory:
     warnings: list[str] = field(default_factory=list)
     # Package URLs parallel to `packages`, when known (kept in the layer cache: see purl.purls_of)
     purls: list[str] = field(default_factory=list)
+    # the base image: {"name", "digest" (from the OCI base annotations), "layers": how many bottom
+    # layers are its own, "from": "annotation" | "first-layer"} (inventory.image_base)
+    base: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        out = {
             "image": self.image,
             "digest": self.digest,
             "platform": self.platform,
@@ -178,6 +182,9 @@ class Inventory:
             "packages": [p.to_dict() for p in self.packages],
             "warnings": self.warnings,
         }
+        if self.base:
+            out["base"] = self.base
+        return out
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Inventory:
@@ -189,6 +196,7 @@ class Inventory:
             layers=data.get("layers", []),
             packages=[Package.from_dict(p) for p in data.get("packages", [])],
             warnings=data.get("warnings", []),
+            base=data.get("base") if isinstance(data.get("base"), dict) else {},
         )
 
 

@@ -51,9 +51,14 @@ def test_a_pushed_image_is_scanned_before_any_pod_runs_it(cluster: ControlPlane,
             print(f"pushed image Scanned {time.monotonic() - pushed_at:.1f} s after the push")
             assert (scan["spec"]["image"], scan["spec"]["digest"]) == (f"{registry.host}/team/pushed:7", digest)
             assert scan["status"]["summary"]["total"] > 0 and scan["status"]["usedBy"]["pods"] == 0
+            # one layer: all of it is the base (no base annotation), so every fix is a newer base
+            advice = scan["status"]["advice"]["rebuildBase"]
+            assert advice["findings"] == scan["status"]["summary"]["total"] and advice["base"]["from"] == "first-layer"
+            assert {v["advice"] for v in scan["status"]["vulnerabilities"]} == {"rebuild-base"}
             pods = http.get("/api/v1/pods").json()["items"]
             assert not [p for p in pods if "team/pushed" in str(p["spec"])]
-            same = [i for i in http.get(f"{API}/imagescans").json()["items"] if i["spec"].get("digest") == digest]
+            same = [i for i in http.get(f"{API}/imagescans").json()["items"] if i["spec"].get("digest") == digest
+                    and i["spec"]["image"].startswith(f"{registry.host}/team/pushed")]
             assert len(same) == 1  # the registry's two manifest events made one ImageScan
         assert "scan on push: 1 pushed images, 1 ImageScans created" in log.read_text()
     finally:

@@ -132,6 +132,7 @@ class Image:
     platform: str = "linux/amd64"
     style: str = "oci"  # "oci" or "docker" media types
     config_extra: dict = field(default_factory=dict)
+    annotations: dict = field(default_factory=dict)  # the manifest's
 
     def config_bytes(self) -> bytes:
         os_, arch, *variant = self.platform.split("/")
@@ -155,6 +156,8 @@ class Image:
             "layers": [{"mediaType": LAYER_TYPES[(self.style, layer.compression)], "digest": layer.digest,
                         "size": len(layer.blob)} for layer in self.layers],
         }
+        if self.annotations:
+            manifest["annotations"] = self.annotations
         return json.dumps(manifest, sort_keys=True).encode()
 
     @property

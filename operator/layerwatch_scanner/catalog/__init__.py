@@ -21,8 +21,8 @@ if TYPE_CHECKING:
 # its cached inventory without importing a single cataloger.
 CATALOGER_VERSIONS: dict[str, int] = {
     # OS package databases
-    "dpkg": 1,
-    "apk": 1,
+    "dpkg": 2,  # 2: Depends/Pre-Depends and Provides kept (remediation's "remove" advice)
+    "apk": 2,  # 2: D: and p: kept
     "rpm": 1,
     # language ecosystems
     "python": 1,

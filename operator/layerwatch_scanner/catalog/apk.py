@@ -6,6 +6,8 @@ Hand-written: the format is single-letter "K:value" lines in blank-line separate
 
 from __future__ import annotations
 
+import re
+
 from ..errors import CatalogError
 from ..model import APK, Package
 from . import CATALOGER_VERSIONS
@@ -53,11 +55,20 @@ def _package(record: dict[str, str], path: str) -> Package | None:
     if not name or not version:
         return None
     origin = record.get("o", "").strip()
+    metadata = {}
+    # what it needs (D:) and provides (p:), without version constraints ("so:libc.musl-x86_64.so.1",
+    # "cmd:curl", "busybox"): for "remove from the final image" advice (match/remediation.py)
+    for key, field in (("D", "depends"), ("p", "provides")):
+        names = [re.split(r"[=<>~]", token, maxsplit=1)[0] for token in record.get(key, "").split()
+                 if not token.startswith("!")]
+        if names:
+            metadata[field] = ",".join(dict.fromkeys(n for n in names if n))
     return Package(
         type=APK, name=name, version=version, path=path,
         source_name=origin if origin != name else "",
         arch=record.get("A", "").strip(),
         licenses=record.get("L", "").split() if record.get("L") else [],
+        metadata=metadata,
     )
 
 

@@ -71,6 +71,16 @@ def _package(para: Paragraph, path: str) -> Package | None:
         if m:
             source_name = m.group("name")
             source_version = (m.group("version") or "").strip()
+    metadata = {}
+    # what it needs and provides, as names: "remove from the final image" advice needs to know
+    # that nothing else depends on a build tool (match/remediation.py). Kept as one string each:
+    # cheap to copy with the package.
+    depends = _names(f"{para.get('Pre-Depends') or ''},{para.get('Depends') or ''}")
+    provides = _names(para.get("Provides") or "")
+    if depends:
+        metadata["depends"] = ",".join(depends)
+    if provides:
+        metadata["provides"] = ",".join(provides)
     return Package(
         type=DEB,
         name=name,
@@ -79,7 +89,18 @@ def _package(para: Paragraph, path: str) -> Package | None:
         source_name=source_name if source_name != name else "",
         source_version=source_version if source_version != version else "",
         arch=(para.get("Architecture") or "").strip(),
+        metadata=metadata,
     )
+
+
+def _names(relations: str) -> list[str]:
+    """Package names of a dependency field ("libc6 (>= 2.34), libgcc-s1 | libgcc1, perl:any")."""
+    names = []
+    for alternative in re.split(r"[,|]", relations):
+        name = alternative.strip().split(" ", 1)[0].split("(", 1)[0].split(":", 1)[0].split("[", 1)[0]
+        if name and name not in names:
+            names.append(name)
+    return names
 
 
 CATALOGER = DpkgCataloger()

@@ -31,6 +31,7 @@ class Finding:
     path: str = ""
     source_package: str = ""
     vex: dict[str, str] = field(default_factory=dict)  # {"status", "justification"} when a VEX matched
+    advice: str = ""  # where the fix lives: rebuild-base / upgrade / remove (match/remediation.py)
 
     @property
     def rank(self) -> int:

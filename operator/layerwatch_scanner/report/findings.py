@@ -12,6 +12,7 @@ from .text import table
 if TYPE_CHECKING:
     from ..scanning import ScanResult
 
+_FIX_WORDS = {"rebuild-base": "new base", "upgrade": "upgrade", "remove": "remove"}
 _SARIF_LEVEL = {"Critical": "error", "High": "error", "Medium": "warning", "Low": "note", "Negligible": "note",
                 "Unknown": "note"}
 
@@ -33,13 +34,20 @@ def render_table(result: ScanResult) -> str:
         for i, f in enumerate(result.findings):
             order.setdefault((f.package, f.version), i)
         rows = ((f.package, f.version, f.fixed_version or "—", f.id + (" (KEV)" if f.kev else ""), f.severity,
-                 f.layer.split(":")[-1][:12])
+                 f.layer.split(":")[-1][:12], _FIX_WORDS.get(f.advice, ""))
                 for f in sorted(result.findings, key=lambda f: (order[(f.package, f.version)], -f.rank, f.id)))
-        out.append(table(("PACKAGE", "INSTALLED", "FIXED IN", "VULNERABILITY", "SEVERITY", "LAYER"), rows))
+        out.append(table(("PACKAGE", "INSTALLED", "FIXED IN", "VULNERABILITY", "SEVERITY", "LAYER", "FIX"), rows))
+    base = result.inventory.base
     for advice in result.remediation:
+        where = f"layer {advice.layer.split(':')[-1][:12]}"
+        if advice.action == "rebuild-base" and base.get("name"):
+            where += f" (base {base['name']})"
+        if advice.action == "remove":
+            out.append(f"{where}: {advice.advice}: " + ", ".join(sorted({u.package for u in advice.upgrades})) + "\n")
+            continue
         fixable = [u for u in advice.upgrades if u.fixed_version]
         if fixable:
-            out.append(f"layer {advice.layer.split(':')[-1][:12]}: {advice.advice}: "
+            out.append(f"{where}: {advice.advice}: "
                        + ", ".join(f"{u.package} {u.version} -> {u.fixed_version}" for u in fixable) + "\n")
     if result.suppressed:
         out.append(f"{len(result.suppressed)} findings suppressed by VEX (not_affected)\n")
@@ -57,8 +65,9 @@ def render_json(result: ScanResult) -> str:
         "packages": len(result.inventory.packages),
         "findings": [f.to_dict() for f in result.findings],
         "suppressed": [f.to_dict() for f in result.suppressed],
-        "remediation": [{"layer": a.layer, "advice": a.advice, "upgrades": [u.__dict__ for u in a.upgrades]}
-                        for a in result.remediation],
+        "remediation": [{"layer": a.layer, "action": a.action, "advice": a.advice,
+                         "upgrades": [u.__dict__ for u in a.upgrades]} for a in result.remediation],
+        "base": result.inventory.base or None,
         "database": {"built_at": result.database.built_at,
                      "sources": {n: s.last_success for n, s in result.database.sources.items()}},
         "coverage": result.coverage.to_dict(),

@@ -111,5 +111,7 @@ def _image_manifest(doc: dict, media: str, digest: str, index_digest: str, refer
                              size=int(layer.get("size") or 0),
                              diff_id=diff_ids[i] if i < len(diff_ids) else ""))
     cfg_platform = "/".join(p for p in (config.get("os"), config.get("architecture"), config.get("variant")) if p)
+    annotations = doc.get("annotations") if isinstance(doc.get("annotations"), dict) else {}
     return ImageManifest(reference=reference, digest=digest, media_type=media, config_digest=config_desc["digest"],
-                         config=config, layers=refs, platform=cfg_platform or platform, index_digest=index_digest)
+                         config=config, layers=refs, platform=cfg_platform or platform, index_digest=index_digest,
+                         annotations={str(k): str(v) for k, v in annotations.items()})

@@ -77,6 +77,23 @@ class RegistrySource:
         return VerifyingReader(self.client.open_blob(self.ref, layer.digest, what), layer.digest, what,  # type: ignore[return-value]
                                layer.size or None)
 
+    def base_layers(self, name: str, digest: str) -> list[str] | None:
+        """The layer digests of the base image an annotation names (None when it cannot be read:
+        the advice then assumes the first layer)."""
+        from ..errors import LayerwatchError
+
+        try:
+            base = RegistrySource(f"{name.split('@')[0]}@{digest}", self.options)
+        except LayerwatchError:
+            return None
+        base.blob_memo = self.blob_memo
+        try:
+            return [layer.digest for layer in base.manifest().layers]
+        except LayerwatchError:
+            return None
+        finally:
+            base.close()
+
     def resolve_digest(self) -> str:
         """The digest a tag points to now (what the operator records for a tag)."""
         if self.ref.digest:

@@ -115,7 +115,7 @@ def test_scan_cli_exit_codes_and_formats(db: Path, tmp_path: Path, site_packages
     table = invoke(args)
     assert table.exit_code == 0, table.output
     assert "CVE-2022-48303" in table.stdout and "1.29b-2ubuntu0.4" in table.stdout
-    assert "rebuild on a newer base image" in table.stdout and "upgrade in your own layer" in table.stdout
+    assert "rebuild on a newer base image" in table.stdout and "upgrade in your Dockerfile" in table.stdout
     assert invoke([*args, "--fail-on", "high"]).exit_code == 1
     assert invoke([*args, "--fail-on", "critical", "-o", "json"]).exit_code in (0, 1)
     doc = json.loads(invoke([*args, "-o", "json", "--ignore-unfixed"]).stdout)
