@@ -13,10 +13,9 @@ from pathlib import Path
 
 from layerwatch_scanner.notify.signing import HEADER, verify
 from layerwatch_scanner.vulndb.records import Affected, Range
-from layerwatch_scanner.vulndb.store import VulnDBWriter
 from layerwatch_scanner.vulndb.update import update_db
 
-from tests.e2e.test_operator import API, _dpkg_image, _port, _start_operator, _wait
+from tests.e2e.test_operator import API, _dpkg_image, _port, _start_operator, _wait, inject
 from tests.scanner.feeds_support import source_urls, upstream_files
 from tests.support.feedserver import FeedServer
 from tests.support.images import push
@@ -71,12 +70,8 @@ def test_a_new_critical_advisory_is_notified_once_per_target(cluster: ControlPla
             scan = _wait("the ImageScan scanned", scanned)
             _wait("a first re-match", lambda: "re-match (" in log.read_text(), timeout=30)
             assert not down.requests and not events.requests  # a scan alone notifies nobody (newScans: false)
-            writer = VulnDBWriter(db, in_place=True)
-            writer.begin_source("injected")
-            writer.add_affected(Affected("CVE-2099-0002", "ubuntu:18.04", "tar", "injected", ranges=[Range(fixed="9.9")],
-                                         severity="Critical"))
-            writer.end_source(True)
-            writer.close()
+            inject(db, Affected("CVE-2099-0002", "ubuntu:18.04", "tar", "injected", ranges=[Range(fixed="9.9")],
+                                severity="Critical"))
             swapped = time.monotonic()
             [event] = _wait("the cloudevents target's message", lambda: events.delivered, timeout=60)
             latency = time.monotonic() - swapped

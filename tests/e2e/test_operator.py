@@ -48,6 +48,18 @@ def _dpkg_image(release: str, status: str) -> Image:
                               file("var/lib/dpkg/status", (TESTDATA / f"pkgdb/dpkg/{status}/var/lib/dpkg/status").read_bytes())])])
 
 
+def inject(db: Path, *records) -> None:  # noqa: ANN002 - vulndb Affected records
+    """Publish advisories into a database in place, as a feed refresh would (source "injected")."""
+    from layerwatch_scanner.vulndb.store import VulnDBWriter
+
+    writer = VulnDBWriter(db, in_place=True)
+    writer.begin_source("injected")
+    for record in records:
+        writer.add_affected(record)
+    writer.end_source(True)
+    writer.close()
+
+
 def _start_operator(env: dict, log: Path) -> subprocess.Popen:
     with open(log, "wb") as out:
         return subprocess.Popen([sys.executable, "-m", "layerwatch_scanner", "operator"], env=env, stdout=out,
@@ -193,7 +205,7 @@ def test_feed_refresh_patches_only_the_imagescans_it_changes(cluster: ControlPla
     """A refresh that publishes a Critical advisory for a package of one running image: that
     image's ImageScan gains it and an Event names it; the other image's ImageScan is untouched."""
     from layerwatch_scanner.vulndb.records import Affected, Range
-    from layerwatch_scanner.vulndb.store import VulnDB, VulnDBWriter
+    from layerwatch_scanner.vulndb.store import VulnDB
 
     registry = start_registry("plain", tmp_path / "registry")
     ubuntu = _dpkg_image("ubuntu-18.04", "ubuntu-18.04")
@@ -230,12 +242,8 @@ def test_feed_refresh_patches_only_the_imagescans_it_changes(cluster: ControlPla
             vulndb = VulnDB.open(db)
             assert vulndb.affected("ubuntu:18.04", "tar"), "the ecosystem key of Ubuntu 18.04 changed"
             vulndb.close()
-            writer = VulnDBWriter(db, in_place=True)
-            writer.begin_source("injected")
-            writer.add_affected(Affected("CVE-2099-0001", "ubuntu:18.04", "tar", "injected", ranges=[Range(fixed="9.9")],
-                                         severity="Critical"))
-            writer.end_source(True)
-            writer.close()
+            inject(db, Affected("CVE-2099-0001", "ubuntu:18.04", "tar", "injected", ranges=[Range(fixed="9.9")],
+                                severity="Critical"))
 
             def gained() -> dict | None:
                 scan = scans().get("ubuntu:1")
